@@ -1,0 +1,48 @@
+# Credit scoring code location: the commands a newcomer runs.
+#   make demo   run the pipeline end to end on the sample data and print a summary
+#   make test   run the whole test suite (unit + integration)
+#   make dev    start the mock API and the Dagster UI together (Ctrl-C stops both)
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+.PHONY: setup demo dev test lint format lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m credit_scoring.demo
+
+dev: setup
+	$(BIN)/python -m credit_scoring.devserver
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Regenerate requirements.lock after changing dependencies in pyproject.toml.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .credit_scoring .pytest_cache .ruff_cache dbt_analytics/target dbt_analytics/logs

@@ -1,0 +1,118 @@
+"""Silver: typed, validated, standardised accounts and transactions, and the quarantine."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from credit_scoring.lake.io_manager import ONLY_TO_SILVER, with_processed_applications
+from credit_scoring.lake.schemas import table_for
+from credit_scoring.partitions import daily_partitions
+from credit_scoring.resources.lake import LakeResource
+from credit_scoring.silver.standardise import standardise
+
+SILVER_ACCOUNTS_KEY = dg.AssetKey(["silver", "accounts"])
+SILVER_TRANSACTIONS_KEY = dg.AssetKey(["silver", "transactions"])
+SILVER_REJECTED_KEY = dg.AssetKey(["silver", "rejected_transactions"])
+
+
+def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=key,
+        io_manager_key="lake_io_manager",
+        group_name="silver",
+        kinds={"python", "parquet"},
+        owners=["team:credit-data"],
+        description=description,
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "rejected_transactions": _out(
+            SILVER_REJECTED_KEY,
+            "Quarantine: every bronze transaction that failed validation, with the rule it "
+            "broke and a message quoting the bad value. Together with silver/transactions it "
+            "accounts for every bronze transaction.",
+        ),
+        "accounts": _out(
+            SILVER_ACCOUNTS_KEY,
+            "Accounts per application: category, type, currency, balances; holder PII dropped "
+            "(keyed hash only), account number masked to the last four digits.",
+        ),
+        "transactions": _out(
+            SILVER_TRANSACTIONS_KEY,
+            "Validated transactions: signed amount (credit positive), posted_date, trimmed "
+            "description, account category/type, stable transaction_id; registered PENDING in "
+            "the scoring_status ledger.",
+        ),
+    },
+    ins={
+        "bronze": dg.AssetIn(
+            dg.AssetKey(["bronze", "flinks_accounts_detail"]), metadata={ONLY_TO_SILVER: True}
+        )
+    },
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def silver(
+    context: dg.AssetExecutionContext, bronze: pd.DataFrame, lake: LakeResource
+) -> Iterator[dg.Output]:
+    days = context.partition_keys
+    stored = lake.store().read(
+        table_for("silver/transactions"),
+        days,
+        columns=["application_id", "transaction_id", "content_hash"],
+    )
+    stored = stored.loc[stored["application_id"].isin(set(bronze["application_id"]))]
+    batch = standardise(bronze, stored)
+    context.log.info(
+        f"{len(bronze)} response(s), {batch.bronze_transactions} bronze transaction(s): "
+        f"{len(batch.transactions)} new, {batch.already_in_silver} already in silver, "
+        f"{batch.duplicates_collapsed} duplicate copies collapsed, {len(batch.rejected)} "
+        f"rejected {batch.rule_counts or ''}"
+    )
+    # Order matters: the transactions output, handled last, marks applications SILVERED.
+    yield dg.Output(
+        batch.rejected,
+        "rejected_transactions",
+        metadata={
+            "dagster/row_count": len(batch.rejected),
+            "rejected": len(batch.rejected),
+            "rejected_by_rule": batch.rule_counts,
+            "preview": dg.MetadataValue.md(
+                _preview(batch.rejected, ["application_id", "transaction_id", "rule", "message"])
+            ),
+        },
+    )
+    yield dg.Output(
+        batch.accounts,
+        "accounts",
+        metadata={"dagster/row_count": len(batch.accounts)},
+    )
+    processed = bronze.loc[:, ["application_id", "partition_date"]]
+    yield dg.Output(
+        with_processed_applications(batch.transactions, processed),
+        "transactions",
+        metadata={
+            "dagster/row_count": len(batch.transactions),
+            "applications_processed": len(processed),
+            "bronze_transactions": batch.bronze_transactions,
+            "new": len(batch.transactions),
+            "skipped_already_present": batch.already_in_silver,
+            "duplicates_collapsed": batch.duplicates_collapsed,
+            "rejected": len(batch.rejected),
+            "preview": dg.MetadataValue.md(
+                _preview(
+                    batch.transactions,
+                    ["application_id", "posted_date", "description", "amount", "balance"],
+                )
+            ),
+        },
+    )
+
+
+def _preview(frame: pd.DataFrame, columns: list[str], rows: int = 10) -> str:
+    if frame.empty:
+        return "no rows"
+    return frame.loc[:, columns].head(rows).to_markdown(index=False)

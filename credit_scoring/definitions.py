@@ -1,0 +1,15 @@
+"""The code location: assembles assets and resources; holds no logic of its own."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from credit_scoring.assets.applications import applications
+from credit_scoring.assets.bronze import flinks_accounts_detail
+from credit_scoring.assets.silver import silver
+from credit_scoring.resources import build_resources
+
+defs = dg.Definitions(
+    assets=[applications, flinks_accounts_detail, silver],
+    resources=build_resources(),
+)

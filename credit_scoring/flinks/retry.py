@@ -1,0 +1,52 @@
+"""The retry policy for Flinks calls, stated once.
+
+Which failures: :class:`FlinksTransientError` only (5xx, 429, ``RETRY_LATER``,
+``TOO_MANY_REQUESTS``, timeouts, dropped connections, non-JSON bodies). How often: at most
+``max_attempts`` per HTTP call, and never longer than ``max_total_seconds`` per call. Backoff:
+exponential from ``wait_initial`` doubling up to ``wait_max``, plus up to ``wait_jitter`` of
+random jitter so that many workers retrying together do not stampede the API.
+
+stamina implements the loop (tested, instrumented, async-aware); this module only states the
+numbers, so call sites never grow their own loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import stamina
+
+from credit_scoring.flinks.errors import FlinksTransientError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter."""
+
+    max_attempts: int = 5
+    wait_initial: float = 0.5
+    wait_max: float = 8.0
+    wait_jitter: float = 0.5
+    max_total_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+
+
+def is_retryable(exc: Exception) -> bool:
+    """Only transient Flinks failures are retried; terminal ones surface immediately."""
+    return isinstance(exc, FlinksTransientError)
+
+
+def attempts(policy: RetryPolicy) -> AsyncIterator[stamina.Attempt]:
+    """The attempts of one call under ``policy``: ``async for attempt in attempts(p)``."""
+    return stamina.retry_context(  # type: ignore[return-value]
+        on=is_retryable,
+        attempts=policy.max_attempts,
+        timeout=policy.max_total_seconds,
+        wait_initial=policy.wait_initial,
+        wait_max=policy.wait_max,
+        wait_jitter=policy.wait_jitter,
+    )

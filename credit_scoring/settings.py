@@ -1,0 +1,114 @@
+"""Deployment settings from the environment, validated, with errors that name the variable.
+
+Every public knob of the code location lives here so that operators have one place to look
+and a bad value fails at load time with a message saying which variable and what to do,
+instead of surfacing as a confusing error deep inside a run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+HOME_VAR = "CREDIT_SCORING_HOME"
+APPLICATIONS_VAR = "CREDIT_SCORING_APPLICATIONS"
+START_DATE_VAR = "CREDIT_SCORING_START_DATE"
+FLINKS_BASE_URL_VAR = "FLINKS_BASE_URL"
+FLINKS_CUSTOMER_ID_VAR = "FLINKS_CUSTOMER_ID"
+FLINKS_API_KEY_VAR = "FLINKS_API_KEY"
+LEDGER_URL_VAR = "CREDIT_SCORING_LEDGER_URL"
+LAKE_URL_VAR = "CREDIT_SCORING_LAKE_URL"
+
+DEFAULT_START_DATE = "2020-01-01"
+#: Where `make dev` and `make demo` start the mock when nothing else is configured.
+DEFAULT_FLINKS_BASE_URL = "http://127.0.0.1:8765"
+DEFAULT_FLINKS_CUSTOMER_ID = "mock-customer"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated deployment settings."""
+
+    home: Path
+    applications_path: Path
+    start_date: date
+    flinks_base_url: str
+    flinks_customer_id: str
+
+    lake_root: str
+    ledger_url: str
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster_home"
+
+
+def _read(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def parse_start_date(raw: str, variable: str = START_DATE_VAR) -> date:
+    """Parse the first partition date, refusing anything that is not a past ``YYYY-MM-DD``."""
+    try:
+        parsed = date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{variable}={raw!r} is not a date: use YYYY-MM-DD, e.g. {DEFAULT_START_DATE}"
+        ) from None
+    if parsed > date.today():
+        raise SettingsError(
+            f"{variable}={raw!r} is in the future: the first daily partition must be today or "
+            "earlier"
+        )
+    return parsed
+
+
+def parse_base_url(raw: str, variable: str) -> str:
+    """Accept only absolute http(s) URLs so a typo fails at load time, not on the first fetch."""
+    if not raw.startswith(("http://", "https://")) or "://" not in raw or raw.endswith("://"):
+        raise SettingsError(
+            f"{variable}={raw!r} is not an http(s) URL: set it to the API root, "
+            f"e.g. {DEFAULT_FLINKS_BASE_URL}"
+        )
+    return raw.rstrip("/")
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings from the environment (cheap; call it where needed)."""
+    home_raw = _read(HOME_VAR)
+    home = Path(home_raw).expanduser() if home_raw else REPO_ROOT / ".credit_scoring"
+    if not home.is_absolute():
+        home = (Path.cwd() / home).resolve()
+    applications_raw = _read(APPLICATIONS_VAR)
+    applications_path = (
+        Path(applications_raw).expanduser()
+        if applications_raw
+        else REPO_ROOT / "data" / "applications.csv"
+    )
+    return Settings(
+        home=home,
+        lake_root=_read(LAKE_URL_VAR) or str(home / "lake"),
+        ledger_url=_read(LEDGER_URL_VAR) or f"sqlite:///{home / 'ledger.sqlite'}",
+        applications_path=applications_path,
+        start_date=parse_start_date(_read(START_DATE_VAR) or DEFAULT_START_DATE),
+        flinks_base_url=parse_base_url(
+            _read(FLINKS_BASE_URL_VAR) or DEFAULT_FLINKS_BASE_URL, FLINKS_BASE_URL_VAR
+        ),
+        flinks_customer_id=_read(FLINKS_CUSTOMER_ID_VAR) or DEFAULT_FLINKS_CUSTOMER_ID,
+    )

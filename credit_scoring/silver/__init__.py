@@ -1,0 +1,1 @@
+"""Bronze responses -> typed, validated, standardised silver accounts and transactions."""

@@ -1,0 +1,147 @@
+"""Unnest raw Flinks responses into account and transaction rows, in DuckDB.
+
+DuckDB parses the JSON and unnests it set-based and in parallel, so a day of two million
+transactions is flattened without a Python loop over transactions. Values are extracted as the
+raw strings the feed sent (plus their JSON types) so that validation can say exactly what was
+wrong with a row, and nothing is coerced silently.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+BRONZE_COLUMNS = [
+    "application_id",
+    "login_id",
+    "partition_date",
+    "request_id",
+    "fetched_at",
+    "payload",
+]
+
+FLATTEN_SQL = """
+with responses as (
+    select
+        application_id, login_id, partition_date, request_id, fetched_at,
+        payload::json as body
+    from bronze
+    where json_valid(payload)
+),
+accounts as (
+    select
+        responses.* exclude (body),
+        coalesce(
+            try_cast(body ->> '$.Login.LastRefresh' as timestamp),
+            fetched_at::timestamp
+        ) as pulled_at,
+        body ->> '$.Institution' as institution,
+        unnest(json_extract(body, '$.Accounts[*]')) as account,
+        generate_subscripts(json_extract(body, '$.Accounts[*]'), 1) - 1 as account_position
+    from responses
+),
+accounts_flat as (
+    select
+        accounts.* exclude (account),
+        account,
+        coalesce(account ->> '$.Id', 'position-' || account_position::varchar) as account_id,
+        account ->> '$.Title' as title,
+        account ->> '$.AccountNumber' as account_number,
+        account ->> '$.Category' as category,
+        account ->> '$.Type' as type,
+        account ->> '$.Currency' as currency,
+        coalesce(json_type(account, '$.Transactions'), 'NULL') as transactions_type
+    from accounts
+),
+transactions as (
+    select
+        application_id, login_id, partition_date, request_id, fetched_at, pulled_at,
+        account_id, category, type, currency,
+        unnest(json_extract(account, '$.Transactions[*]')) as tx,
+        generate_subscripts(json_extract(account, '$.Transactions[*]'), 1) - 1 as feed_position
+    from accounts_flat
+    where transactions_type = 'ARRAY'
+)
+select
+    application_id, login_id, partition_date, request_id, fetched_at, pulled_at,
+    account_id, category as account_category, type as account_type, currency,
+    feed_position::integer as feed_position,
+    tx ->> '$.Id' as transaction_id,
+    tx ->> '$.Date' as date_raw,
+    tx ->> '$.Description' as description,
+    tx ->> '$.Debit' as debit_raw,
+    coalesce(json_type(tx, '$.Debit'), 'NULL') as debit_type,
+    tx ->> '$.Credit' as credit_raw,
+    coalesce(json_type(tx, '$.Credit'), 'NULL') as credit_type,
+    tx ->> '$.Balance' as balance_raw,
+    coalesce(json_type(tx, '$.Balance'), 'NULL') as balance_type,
+    -- content fingerprint: chr(31) cannot occur in the values, '\\N' marks a missing one
+    md5(concat_ws(chr(31),
+        coalesce(account_id, '\\N'), coalesce(tx ->> '$.Date', '\\N'),
+        coalesce(tx ->> '$.Description', '\\N'), coalesce(tx ->> '$.Debit', '\\N'),
+        coalesce(tx ->> '$.Credit', '\\N'), coalesce(tx ->> '$.Balance', '\\N')
+    )) as content_hash
+from transactions
+"""
+
+ACCOUNTS_SQL = """
+with responses as (
+    select application_id, login_id, partition_date, request_id, fetched_at,
+           payload::json as body
+    from bronze
+    where json_valid(payload)
+),
+accounts as (
+    select responses.* exclude (body),
+           body ->> '$.Institution' as institution,
+           unnest(json_extract(body, '$.Accounts[*]')) as account,
+           generate_subscripts(json_extract(body, '$.Accounts[*]'), 1) - 1 as account_position
+    from responses
+)
+select
+    application_id, login_id, partition_date, request_id, fetched_at, institution,
+    coalesce(account ->> '$.Id', 'position-' || account_position::varchar) as account_id,
+    account ->> '$.Title' as title,
+    account ->> '$.AccountNumber' as account_number,
+    account ->> '$.Category' as category,
+    account ->> '$.Type' as type,
+    account ->> '$.Currency' as currency,
+    try_cast(account ->> '$.Balance.Current' as double) as balance_current,
+    try_cast(account ->> '$.Balance.Available' as double) as balance_available,
+    try_cast(account ->> '$.Balance.Limit' as double) as balance_limit,
+    account ->> '$.Holder.Name' as holder_name,
+    account ->> '$.Holder.Email' as holder_email,
+    coalesce(json_type(account, '$.Transactions'), 'NULL') as transactions_type
+from accounts
+"""
+
+UNREADABLE_SQL = """
+select application_id, login_id, partition_date, request_id,
+       case when not json_valid(payload) then 'payload is not valid JSON'
+            else 'Accounts is ' || coalesce(json_type(payload::json, '$.Accounts'), 'missing')
+                 || ', not an array' end as message
+from bronze
+where not json_valid(payload)
+   or coalesce(json_type(payload::json, '$.Accounts'), 'NULL') not in ('ARRAY')
+"""
+
+
+def _connect(bronze: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("set threads to 2")
+    frame = bronze.loc[:, BRONZE_COLUMNS].copy()
+    frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True).dt.tz_localize(None)
+    connection.register("bronze", frame)
+    return connection
+
+
+def flatten(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(accounts, transactions, unreadable responses) from bronze responses."""
+    connection = _connect(bronze)
+    try:
+        accounts = connection.sql(ACCOUNTS_SQL).df()
+        transactions = connection.sql(FLATTEN_SQL).df()
+        unreadable = connection.sql(UNREADABLE_SQL).df()
+    finally:
+        connection.close()
+    return accounts, transactions, unreadable

@@ -1,0 +1,257 @@
+"""The Flinks client against a respx-mocked API: every path of the contract, retries included."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import orjson
+import pytest
+import respx
+
+from credit_scoring.flinks import FlinksClient, RetryPolicy
+from credit_scoring.flinks.client import PollPolicy
+
+BASE = "https://flinks.test"
+CUSTOMER = "cust-1"
+API = f"{BASE}/v3/{CUSTOMER}/BankingServices"
+LOGIN = "11111111-2222-3333-4444-555555555555"
+REQUEST_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+FAST_RETRY = RetryPolicy(max_attempts=3, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0)
+FAST_POLL = PollPolicy(interval_seconds=0.001, max_wait_seconds=5)
+
+AUTHORIZED = {"HttpStatusCode": 200, "Login": {"Id": LOGIN}, "RequestId": REQUEST_ID}
+DETAIL = {
+    "HttpStatusCode": 200,
+    "RequestId": REQUEST_ID,
+    "Accounts": [
+        {
+            "Id": "acc-1",
+            "Category": "Operations",
+            "Transactions": [
+                {"Id": "t1", "Date": "2026-10-01", "Debit": 12.5, "Credit": None, "Balance": 87.5}
+            ],
+        }
+    ],
+}
+PENDING = {"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING", "RequestId": REQUEST_ID}
+
+
+def flinks_error(status: int, code: str) -> httpx.Response:
+    return httpx.Response(
+        status, json={"HttpStatusCode": status, "FlinksCode": code, "Message": code.lower()}
+    )
+
+
+def fetch(api_key: str | None = None, retry: RetryPolicy = FAST_RETRY):
+    async def run():
+        async with FlinksClient(
+            BASE, CUSTOMER, api_key=api_key, retry=retry, poll=FAST_POLL, timeout_seconds=1
+        ) as client:
+            return await client.fetch_login(LOGIN)
+
+    return asyncio.run(run())
+
+
+@respx.mock
+def test_200_returns_the_raw_payload_unchanged():
+    authorize = respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    raw = orjson.dumps(DETAIL)
+    detail = respx.post(f"{API}/GetAccountsDetail").respond(200, content=raw)
+
+    result = fetch()
+
+    assert result.ok
+    assert result.payload == raw
+    assert result.http_status == 200
+    assert result.request_id == REQUEST_ID
+    assert result.http_calls == 2
+    assert orjson.loads(authorize.calls[0].request.content) == {
+        "LoginId": LOGIN,
+        "MostRecentCached": True,
+    }
+    sent = orjson.loads(detail.calls[0].request.content)
+    assert sent["RequestId"] == REQUEST_ID
+    assert sent["WithTransactions"] is True
+    assert sent["DaysOfTransactions"] == "Days365"
+
+
+@respx.mock
+def test_202_is_polled_on_the_async_endpoint_until_200():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(202, json=PENDING)
+    poll = respx.get(f"{API}/GetAccountsDetailAsync/{REQUEST_ID}").mock(
+        side_effect=[httpx.Response(202, json=PENDING), httpx.Response(200, json=DETAIL)]
+    )
+
+    result = fetch()
+
+    assert result.ok
+    assert poll.call_count == 2
+    assert result.http_calls == 4
+    assert result.parsed()["Accounts"][0]["Id"] == "acc-1"
+
+
+@respx.mock
+def test_polling_gives_up_after_the_bounded_wait():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(202, json=PENDING)
+    respx.get(f"{API}/GetAccountsDetailAsync/{REQUEST_ID}").respond(202, json=PENDING)
+
+    async def run():
+        async with FlinksClient(
+            BASE, CUSTOMER, retry=FAST_RETRY, poll=PollPolicy(0.01, max_wait_seconds=0.05)
+        ) as client:
+            return await client.fetch_login(LOGIN)
+
+    result = asyncio.run(run())
+    assert not result.ok
+    assert result.error_code == "OPERATION_PENDING"
+    assert result.extra["retryable"] is True
+
+
+@respx.mock
+def test_invalid_login_is_terminal_and_not_retried():
+    authorize = respx.post(f"{API}/Authorize").mock(
+        return_value=flinks_error(401, "INVALID_LOGIN")
+    )
+
+    result = fetch()
+
+    assert not result.ok
+    assert result.error_code == "INVALID_LOGIN"
+    assert result.http_status == 401
+    assert authorize.call_count == 1
+    assert result.extra["retryable"] is False
+    # bronze keeps the server's own error body
+    assert orjson.loads(result.payload)["FlinksCode"] == "INVALID_LOGIN"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(503, "RETRY_LATER"), (401, "TOO_MANY_REQUESTS"), (500, "INTERNAL")]
+)
+@respx.mock
+def test_transient_errors_are_retried_then_succeed(status, code):
+    authorize = respx.post(f"{API}/Authorize").mock(
+        side_effect=[flinks_error(status, code), httpx.Response(200, json=AUTHORIZED)]
+    )
+    respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+
+    result = fetch()
+
+    assert result.ok
+    assert authorize.call_count == 2
+    assert result.http_calls == 3
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "RETRY_LATER"), (401, "TOO_MANY_REQUESTS")])
+@respx.mock
+def test_transient_errors_exhaust_the_bounded_attempts(status, code):
+    authorize = respx.post(f"{API}/Authorize").mock(return_value=flinks_error(status, code))
+
+    result = fetch()
+
+    assert not result.ok
+    assert result.error_code == code
+    assert authorize.call_count == FAST_RETRY.max_attempts
+    assert result.extra["retryable"] is True
+
+
+@respx.mock
+def test_timeouts_are_retried_and_reported_as_timeout_when_exhausted():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    detail = respx.post(f"{API}/GetAccountsDetail").mock(
+        side_effect=httpx.ReadTimeout("slow", request=None)
+    )
+
+    result = fetch()
+
+    assert not result.ok
+    assert result.error_code == "TIMEOUT"
+    assert detail.call_count == FAST_RETRY.max_attempts
+
+
+@respx.mock
+def test_a_dropped_connection_is_retried():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    detail = respx.post(f"{API}/GetAccountsDetail").mock(
+        side_effect=[httpx.RemoteProtocolError("peer closed"), httpx.Response(200, json=DETAIL)]
+    )
+
+    result = fetch()
+
+    assert result.ok
+    assert detail.call_count == 2
+
+
+@respx.mock
+def test_malformed_json_body_gives_a_clear_error_naming_the_endpoint():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(
+        200, content=b'{"HttpStatusCode": 200, "Accounts": [', headers={"Content-Type": "json"}
+    )
+
+    result = fetch()
+
+    assert not result.ok
+    assert result.error_code == "MALFORMED_RESPONSE"
+    assert "not JSON" in result.error_message
+    assert "GetAccountsDetail" in orjson.loads(result.payload)["Endpoint"]
+
+
+@respx.mock
+def test_api_key_header_is_sent_when_configured():
+    authorize = respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    detail = respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+
+    assert fetch(api_key="s3cret-key").ok
+
+    assert authorize.calls[0].request.headers["x-api-key"] == "s3cret-key"
+    assert detail.calls[0].request.headers["x-api-key"] == "s3cret-key"
+
+
+@respx.mock
+def test_api_key_header_is_absent_when_not_configured():
+    authorize = respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+
+    assert fetch(api_key=None).ok
+
+    assert "x-api-key" not in authorize.calls[0].request.headers
+
+
+@respx.mock
+def test_fetch_many_keeps_input_order_and_isolates_failures():
+    good, bad = "good-login", "bad-login"
+
+    def authorize(request: httpx.Request) -> httpx.Response:
+        login = orjson.loads(request.content)["LoginId"]
+        if login == bad:
+            return flinks_error(401, "INVALID_LOGIN")
+        return httpx.Response(200, json={**AUTHORIZED, "RequestId": f"req-{login}"})
+
+    respx.post(f"{API}/Authorize").mock(side_effect=authorize)
+    respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+    progress: list[tuple[int, int]] = []
+
+    async def run():
+        async with FlinksClient(BASE, CUSTOMER, retry=FAST_RETRY, poll=FAST_POLL) as client:
+            return await client.fetch_many(
+                [good, bad, good], concurrency=2, on_progress=lambda d, t: progress.append((d, t))
+            )
+
+    results = asyncio.run(run())
+
+    assert [r.login_id for r in results] == [good, bad, good]
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error_code == "INVALID_LOGIN"
+    assert sorted(progress) == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_unknown_days_of_transactions_is_refused_with_the_allowed_values():
+    async def run():
+        async with FlinksClient(BASE, CUSTOMER) as client:
+            await client.accounts_detail(REQUEST_ID, days_of_transactions="Days30")
+
+    with pytest.raises(ValueError, match="Days90"):
+        asyncio.run(run())

@@ -1,0 +1,240 @@
+"""Ledger transitions: set-based, compare-and-set, and safe with several processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from credit_scoring.ledger import (
+    APPLICATION_ROW,
+    ERROR,
+    PENDING,
+    SCORED,
+    SENT,
+    Ledger,
+    new_owner_token,
+)
+from credit_scoring.ledger.engine import dispose_engines
+
+DAY = "2026-10-05"
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Ledger:
+    yield Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    dispose_engines()
+
+
+def apps(*ids: str, day: str = DAY) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"application_id": list(ids), "login_id": [f"login-{i}" for i in ids],
+         "partition_date": [day] * len(ids)}
+    )
+
+
+def txs(app: str, n: int, day: str = DAY) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"application_id": [app] * n, "transaction_id": [f"{app}-t{i}" for i in range(n)],
+         "partition_date": [day] * n}
+    )
+
+
+def register(ledger: Ledger, **counts: int):
+    frames = [txs(app, n) for app, n in counts.items()]
+    return ledger.register_transactions(pd.concat(frames, ignore_index=True), apps(*counts))
+
+
+def statuses(ledger: Ledger) -> dict[str, str]:
+    frame = ledger.application_statuses([DAY])
+    return dict(zip(frame["application_id"], frame["status"], strict=True))
+
+
+def test_register_is_insert_or_ignore_and_counts_new_rows(ledger):
+    first = register(ledger, A=3, B=0)
+    again = register(ledger, A=3, B=0)
+
+    assert (first.new_transactions, first.new_applications) == (3, 2)
+    assert (again.new_transactions, again.already_registered, again.new_applications) == (0, 3, 0)
+    counts = ledger.status_counts([DAY])
+    assert counts.to_dict("records") == [
+        {"partition_date": DAY, "status": PENDING, "transactions": 3, "applications": 2}
+    ]
+
+
+def test_claim_score_and_error_move_whole_applications(ledger):
+    register(ledger, A=2, B=1, C=0)
+    token, won = ledger.claim_for_decision([DAY])
+    assert won == ["A", "B", "C"]
+
+    ledger.mark_scored(pd.DataFrame({"application_id": ["A", "C"], "decision_id": ["d1", "d3"]}),
+                       token=token)
+    ledger.mark_errors(
+        pd.DataFrame({"application_id": ["B"], "error_code": ["HTTP_422"],
+                      "error_message": ["bad payload"]}),
+        token=token,
+    )
+
+    rows = ledger.application_statuses([DAY]).set_index("application_id")
+    assert rows.loc["A", "status"] == SCORED and rows.loc["A", "tx_scored"] == 2
+    assert rows.loc["A", "decision_id"] == "d1"
+    assert rows.loc["B", "status"] == ERROR and rows.loc["B", "error_code"] == "HTTP_422"
+    assert rows.loc["C", "status"] == SCORED and rows.loc["C", "transactions"] == 0
+
+
+def test_a_second_claim_wins_nothing_while_the_first_is_alive(ledger):
+    register(ledger, A=1, B=1)
+    _, first = ledger.claim_for_decision([DAY])
+    _, second = ledger.claim_for_decision([DAY])
+    assert first == ["A", "B"]
+    assert second == []
+
+
+def test_rescoring_a_scored_partition_claims_nothing(ledger):
+    register(ledger, A=1)
+    token, won = ledger.claim_for_decision([DAY])
+    ledger.mark_scored(pd.DataFrame({"application_id": won, "decision_id": ["d"]}), token=token)
+    assert ledger.claim_for_decision([DAY])[1] == []
+
+
+def test_sent_left_by_a_dead_process_is_taken_over(ledger):
+    register(ledger, A=1)
+    dead_owner = f"{os.uname().nodename}:999999:decide:x"
+    ledger.claim_for_decision([DAY], owner=dead_owner)
+    token, won = ledger.claim_for_decision([DAY])
+    assert won == ["A"]
+    assert token != dead_owner
+
+
+def test_old_sent_from_another_host_is_taken_over_only_after_the_threshold(ledger):
+    register(ledger, A=1)
+    ledger.claim_for_decision([DAY], owner="elsewhere:1:decide:x")
+    assert ledger.claim_for_decision([DAY])[1] == []
+    assert ledger.claim_for_decision([DAY], stale_sent_after=timedelta(0))[1] == ["A"]
+
+
+def test_errors_return_to_pending_only_when_asked(ledger):
+    register(ledger, A=2)
+    token, _ = ledger.claim_for_decision([DAY])
+    ledger.mark_errors(pd.DataFrame({"application_id": ["A"], "error_code": ["TIMEOUT"],
+                                     "error_message": ["slow"]}), token=token)
+    assert ledger.claim_for_decision([DAY])[1] == []
+    assert ledger.retry_errors([DAY]) == 3
+    assert statuses(ledger) == {"A": PENDING}
+    assert ledger.claim_for_decision([DAY])[1] == ["A"]
+
+
+def test_marking_with_a_foreign_token_changes_nothing(ledger):
+    register(ledger, A=1)
+    ledger.claim_for_decision([DAY])
+    changed = ledger.mark_scored(
+        pd.DataFrame({"application_id": ["A"], "decision_id": ["d"]}), token="not-mine"
+    )
+    assert changed == 0
+    assert statuses(ledger) == {"A": SENT}
+
+
+def test_transactions_arriving_after_a_decision_are_not_sent_again(ledger):
+    register(ledger, A=1)
+    token, _ = ledger.claim_for_decision([DAY])
+    ledger.mark_scored(pd.DataFrame({"application_id": ["A"], "decision_id": ["d"]}), token=token)
+
+    result = register(ledger, A=2)
+
+    assert result.new_transactions == 1 and result.late_transactions == 1
+    assert ledger.claim_for_decision([DAY])[1] == []
+    keys = ledger.transaction_keys([DAY]).set_index("transaction_id")
+    assert keys.loc["A-t1", "status"] == ERROR
+
+
+def test_fetch_claims_split_between_owners_and_dead_leases_are_taken_over(ledger):
+    me, other = new_owner_token("fetch"), new_owner_token("fetch")
+    assert ledger.claim_fetch(apps("A", "B"), owner=me) == ["A", "B"]
+    assert ledger.claim_fetch(apps("A", "B", "C"), owner=other) == ["C"]
+
+    dead = f"{os.uname().nodename}:999999:fetch:x"
+    assert ledger.claim_fetch(apps("D"), owner=dead) == ["D"]
+    assert ledger.claim_fetch(apps("D"), owner=other) == ["D"]
+
+
+def test_fetch_outcomes_record_errors_on_the_application_row(ledger):
+    owner = new_owner_token("fetch")
+    ledger.claim_fetch(apps("A", "B"), owner=owner)
+    now = datetime.now(UTC)
+    ledger.record_fetch_outcomes(
+        pd.DataFrame(
+            {
+                "application_id": ["A", "B"],
+                "partition_date": [DAY, DAY],
+                "ok": [True, False],
+                "request_id": ["r1", None],
+                "http_status": [200, 401],
+                "error_code": [None, "INVALID_LOGIN"],
+                "error_message": [None, "unknown login"],
+                "fetched_at": [now, now],
+            }
+        ),
+        owner=owner,
+    )
+    assert ledger.applications_to_silver([DAY]) == ["A"]
+    rows = ledger.application_statuses([DAY]).set_index("application_id")
+    assert rows.loc["B", "status"] == ERROR
+    assert (rows.loc["B", "error_stage"], rows.loc["B", "error_code"]) == ("fetch", "INVALID_LOGIN")
+    # terminal errors are not fetched again unless asked; finished ones only with refetch
+    other = new_owner_token("fetch")
+    assert ledger.claim_fetch(apps("A", "B"), owner=other) == []
+    assert ledger.claim_fetch(apps("A", "B"), owner=other, retry_errors=True) == ["B"]
+    assert ledger.claim_fetch(apps("A"), owner=other, refetch=True) == ["A"]
+
+
+def _claim_in_process(url: str, queue) -> None:
+    ledger = Ledger(url)
+    _, won = ledger.claim_for_decision([DAY])
+    queue.put(won)
+
+
+def test_two_processes_claiming_at_once_never_win_the_same_application(tmp_path):
+    url = f"sqlite:///{tmp_path / 'race.sqlite'}"
+    ledger = Ledger(url)
+    ids = [f"APP-{i:04d}" for i in range(300)]
+    ledger.register_transactions(
+        pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids)
+    )
+    dispose_engines()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_claim_in_process, args=(url, queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+
+    claimed = [app for won in results for app in won]
+    assert sorted(claimed) == ids  # every application won exactly once
+    keys = Ledger(url).transaction_keys([DAY])
+    assert (keys["status"] == SENT).all() and len(keys) == 900
+    dispose_engines()
+
+
+def test_lock_is_exclusive_and_broken_when_its_holder_died(ledger):
+    import threading
+
+    order: list[str] = []
+    with ledger.lock("silver/transactions/2026-10-05"):
+        thread = threading.Thread(
+            target=lambda: (ledger.lock("silver/transactions/2026-10-05").__enter__(),
+                            order.append("second"))
+        )
+        thread.start()
+        thread.join(timeout=0.3)
+        order.append("first-released")
+    thread.join(timeout=10)
+    assert order == ["first-released", "second"]
+
+
+def test_application_row_marker_is_star():
+    assert APPLICATION_ROW == "*"

@@ -1,0 +1,161 @@
+"""Silver standardisation: every validation rule, one row each, lands in rejects with its rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pandas as pd
+import pytest
+
+from credit_scoring.silver.standardise import standardise
+
+DAY = "2026-10-05"
+PULLED = "2026-10-05T14:00:00"
+HOSTILE = "Robert'); DROP TABLE silver;-- {{ 7*7 }} ${jndi:x} é€😀\n\"quoted\""
+
+
+def tx(tid, date="2026-10-01", debit=None, credit=10.0, balance=100.0, description="ITEM"):
+    row = {"Id": tid, "Date": date, "Code": None, "Description": description, "Debit": debit,
+           "Credit": credit, "Balance": balance}
+    return row
+
+
+def response(app: str, transactions: list[dict], **account) -> dict:
+    return {
+        "response_id": f"r-{app}",
+        "application_id": app,
+        "login_id": f"login-{app}",
+        "partition_date": DAY,
+        "request_id": f"req-{app}",
+        "fetched_at": pd.Timestamp("2026-10-05T14:00:05Z"),
+        "payload": orjson.dumps(
+            {
+                "HttpStatusCode": 200,
+                "Login": {"Id": f"login-{app}", "LastRefresh": PULLED},
+                "Institution": "RBC Royal Bank",
+                "Accounts": [
+                    {
+                        "Id": f"acc-{app}",
+                        "Title": "Chequing",
+                        "AccountNumber": "123456789",
+                        "Category": "Operations",
+                        "Type": "Chequing",
+                        "Currency": "CAD",
+                        "Balance": {"Current": 100.0, "Available": 100.0, "Limit": None},
+                        "Holder": {"Name": "Jeanne Canary", "Email": "jeanne@canary.test",
+                                   "PhoneNumber": "5145550199"},
+                        **account,
+                        "Transactions": transactions,
+                    }
+                ],
+            }
+        ).decode(),
+    }
+
+
+CASES = {
+    "missing_id": tx(None),
+    "unparseable_date": tx("t-date", date="yesterday"),
+    "impossible_date": tx("t-impossible", date="2026-02-30"),
+    "date_after_pull": tx("t-future", date="2026-10-09"),
+    "non_numeric_amount": tx("t-nan", credit="12,3x"),
+    "both_debit_and_credit": tx("t-both", debit=5.0, credit=5.0),
+    "neither_debit_nor_credit": tx("t-neither", debit=None, credit=None),
+    "negative_amount": tx("t-neg", debit=-5.0, credit=None),
+    "implausible_amount": tx("t-huge", credit=99999999999.99),
+    "unparseable_balance": tx("t-bal", balance="n/a"),
+}
+
+
+def batch_with_every_rule():
+    conflict = [tx("t-dup", credit=1.0), tx("t-dup", credit=2.0)]
+    valid = [tx("t-ok-1", debit=12.5, credit=None, description="  GROCERY  "),
+             tx("t-ok-2", description=HOSTILE), tx("t-ok-2", description=HOSTILE)]
+    bronze = pd.DataFrame([response("A", [*CASES.values(), *conflict, *valid])])
+    return standardise(bronze, now=datetime(2026, 10, 5, tzinfo=UTC))
+
+
+def test_every_rule_rejects_its_row_with_a_message():
+    batch = batch_with_every_rule()
+    rules = batch.rejected["rule"].value_counts().to_dict()
+    expected = {name: 1 for name in CASES} | {"duplicate_id_conflict": 2}
+    assert rules == expected
+    messages = dict(zip(batch.rejected["rule"], batch.rejected["message"], strict=False))
+    assert "'12,3x'" in messages["non_numeric_amount"]
+    assert "2026-10-05" in messages["date_after_pull"]
+    assert "'n/a'" in messages["unparseable_balance"]
+
+
+def test_every_bronze_transaction_lands_in_exactly_one_place():
+    batch = batch_with_every_rule()
+    # 15 bronze copies = 2 silver rows + 1 identical copy collapsed into one of them + 12 rejects
+    assert batch.bronze_transactions == 15
+    assert (len(batch.transactions), batch.duplicates_collapsed, len(batch.rejected)) == (2, 1, 12)
+    total = len(batch.transactions) + batch.duplicates_collapsed + len(batch.rejected)
+    assert total == batch.bronze_transactions
+
+
+def test_valid_rows_are_standardised_with_signed_amounts():
+    silver = batch_with_every_rule().transactions.set_index("transaction_id")
+    assert silver.loc["t-ok-1", "amount"] == -12.5
+    assert silver.loc["t-ok-1", "description"] == "GROCERY"
+    assert silver.loc["t-ok-2", "amount"] == 10.0
+    assert str(silver.loc["t-ok-1", "posted_date"]) == "2026-10-01"
+    assert silver.loc["t-ok-1", "account_category"] == "Operations"
+
+
+def test_hostile_text_is_stored_verbatim():
+    silver = batch_with_every_rule().transactions.set_index("transaction_id")
+    assert silver.loc["t-ok-2", "description"] == HOSTILE.strip()
+
+
+def test_pii_never_reaches_silver(monkeypatch):
+    monkeypatch.delenv("CREDIT_SCORING_PII_KEY", raising=False)
+    batch = batch_with_every_rule()
+    text = pd.concat([batch.accounts.astype(str), batch.transactions.astype(str)]).to_csv()
+    for secret in ("Jeanne Canary", "jeanne@canary.test", "5145550199", "123456789"):
+        assert secret not in text
+    assert batch.accounts["account_number_masked"].item() == "****6789"
+    assert batch.accounts["holder_key"].isna().all()
+
+
+def test_holder_key_is_a_keyed_hash_when_a_key_is_configured(monkeypatch):
+    monkeypatch.setenv("CREDIT_SCORING_PII_KEY", "k1")
+    first = batch_with_every_rule().accounts["holder_key"].item()
+    monkeypatch.setenv("CREDIT_SCORING_PII_KEY", "k2")
+    second = batch_with_every_rule().accounts["holder_key"].item()
+    assert len(first) == 64 and first != second
+
+
+def test_a_copy_conflicting_with_stored_silver_is_quarantined_and_identical_is_skipped():
+    bronze = pd.DataFrame([response("A", [tx("t1", credit=1.0), tx("t2", credit=2.0)])])
+    first = standardise(bronze)
+    stored = first.transactions.loc[:, ["application_id", "transaction_id", "content_hash"]]
+    changed = pd.DataFrame([response("A", [tx("t1", credit=1.0), tx("t2", credit=3.0)])])
+
+    second = standardise(changed, stored)
+
+    assert second.transactions.empty
+    assert second.already_in_silver == 1
+    assert second.rejected["rule"].tolist() == ["duplicate_id_conflict"]
+    assert "already in silver" in second.rejected["message"].item()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [("{\"Accounts\": [", "not valid JSON"), ("{\"Accounts\": null}", "NULL")],
+)
+def test_an_unreadable_response_is_quarantined_not_crashed_on(payload, message):
+    row = response("A", [])
+    row["payload"] = payload
+    batch = standardise(pd.DataFrame([row]))
+    assert batch.rejected["rule"].tolist() == ["unreadable_response"]
+    assert message in batch.rejected["message"].item()
+    assert batch.transactions.empty
+
+
+def test_zero_transactions_is_fine():
+    batch = standardise(pd.DataFrame([response("A", [])]))
+    assert batch.transactions.empty and batch.rejected.empty
+    assert len(batch.accounts) == 1
