@@ -22,8 +22,15 @@ API = f"{BASE_URL}/v3/{CUSTOMER}/BankingServices"
 
 
 def transaction(tid: str, date: str, *, debit=None, credit=None, balance=0.0, desc="ITEM"):
-    return {"Id": tid, "Date": date, "Code": None, "Description": desc, "Debit": debit,
-            "Credit": credit, "Balance": balance}
+    return {
+        "Id": tid,
+        "Date": date,
+        "Code": None,
+        "Description": desc,
+        "Debit": debit,
+        "Credit": credit,
+        "Balance": balance,
+    }
 
 
 def account_payload(login: str, transactions: list[dict], pulled: str) -> dict:
@@ -80,12 +87,19 @@ class FakeFlinks:
         if login in self.failing:
             return httpx.Response(503, json={"HttpStatusCode": 503, "FlinksCode": "RETRY_LATER"})
         if login not in self.payloads:
-            return httpx.Response(401, json={"HttpStatusCode": 401, "FlinksCode": "INVALID_LOGIN",
-                                             "Message": "unknown login"})
+            return httpx.Response(
+                401,
+                json={
+                    "HttpStatusCode": 401,
+                    "FlinksCode": "INVALID_LOGIN",
+                    "Message": "unknown login",
+                },
+            )
         request_id = f"req-{next(self._ids)}"
         self._sessions[request_id] = login
-        return httpx.Response(200, json={"HttpStatusCode": 200, "RequestId": request_id,
-                                         "Login": {"Id": login}})
+        return httpx.Response(
+            200, json={"HttpStatusCode": 200, "RequestId": request_id, "Login": {"Id": login}}
+        )
 
     def _detail(self, request: httpx.Request) -> httpx.Response:
         self.calls["GetAccountsDetail"] += 1

@@ -10,6 +10,7 @@ import respx
 from credit_scoring.assets.applications import applications
 from credit_scoring.assets.bronze import flinks_accounts_detail
 from credit_scoring.assets.silver import silver
+from credit_scoring.checks import bronze_silver_reconciliation, flinks_error_rate
 from credit_scoring.lake.schemas import table_for
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.ledger import Ledger
@@ -18,10 +19,21 @@ from credit_scoring.reconcile import reconcile
 from credit_scoring.resources import build_resources
 from credit_scoring.resources.flinks import FlinksResource
 from credit_scoring.settings import load_settings
-from credit_scoring_tests.fakes import CUSTOMER, BASE_URL, FakeFlinks, simple_history
-from credit_scoring_tests.fakes import write_applications
+from credit_scoring_tests.fakes import (
+    BASE_URL,
+    CUSTOMER,
+    FakeFlinks,
+    simple_history,
+    write_applications,
+)
 
-ASSETS = [applications, flinks_accounts_detail, silver]
+ASSETS = [
+    applications,
+    flinks_accounts_detail,
+    silver,
+    flinks_error_rate,
+    bronze_silver_reconciliation,
+]
 DAY1, DAY2 = "2026-10-05", "2026-10-06"
 
 
@@ -43,22 +55,34 @@ def world(tmp_path, monkeypatch):
 def resources() -> dict:
     bound = build_resources()
     bound["flinks"] = FlinksResource(
-        base_url=BASE_URL, customer_id=CUSTOMER, retry_wait_initial_seconds=0.001,
-        retry_wait_max_seconds=0.001, max_attempts=2,
+        base_url=BASE_URL,
+        customer_id=CUSTOMER,
+        retry_wait_initial_seconds=0.001,
+        retry_wait_max_seconds=0.001,
+        max_attempts=2,
     )
     return bound
 
 
-def run(fake: FakeFlinks, *, partition: str | None = None, start: str | None = None,
-        end: str | None = None, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+def run(
+    fake: FakeFlinks,
+    *,
+    partition: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    run_config: dict | None = None,
+) -> dg.ExecuteInProcessResult:
     tags = {}
     if start:
-        tags = {"dagster/asset_partition_range_start": start,
-                "dagster/asset_partition_range_end": end}
+        tags = {
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+        }
     with respx.mock(assert_all_called=False) as router:
         fake.install(router)
-        result = dg.materialize(ASSETS, partition_key=partition, tags=tags,
-                                resources=resources(), run_config=run_config)
+        result = dg.materialize(
+            ASSETS, partition_key=partition, tags=tags, resources=resources(), run_config=run_config
+        )
     assert result.success
     return result
 
@@ -72,8 +96,12 @@ def ledger() -> Ledger:
 
 
 def silver_rows(day: str) -> pd.DataFrame:
-    return lake().read(table_for("silver/transactions"), [day]).sort_values(
-        ["application_id", "transaction_id"]).reset_index(drop=True)
+    return (
+        lake()
+        .read(table_for("silver/transactions"), [day])
+        .sort_values(["application_id", "transaction_id"])
+        .reset_index(drop=True)
+    )
 
 
 def test_first_run_lands_bronze_and_silver_and_registers_pending(world):
@@ -89,6 +117,9 @@ def test_first_run_lands_bronze_and_silver_and_registers_pending(world):
     by_key = {m.asset_key.to_user_string(): m.metadata for m in metadata}
     assert by_key["silver/transactions"]["rows_new"].value == 6
     assert reconcile(lake(), ledger(), DAY1).ok
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["bronze_silver_reconciliation"].passed
+    assert checks["flinks_error_rate"].passed
 
 
 def test_rematerialising_a_done_partition_makes_no_flinks_call_and_changes_nothing(world):
@@ -125,8 +156,11 @@ def test_a_late_application_on_a_past_day_fetches_only_the_new_one(world):
 
 
 def test_unknown_login_and_exhausted_retries_are_errors_and_the_others_land(world):
-    rows = [*world["rows"], ("APP-5", "UNKNOWN", f"{DAY1}T12:00:00Z", 1),
-            ("APP-6", "FLAKY", f"{DAY1}T12:30:00Z", 1)]
+    rows = [
+        *world["rows"],
+        ("APP-5", "UNKNOWN", f"{DAY1}T12:00:00Z", 1),
+        ("APP-6", "FLAKY", f"{DAY1}T12:30:00Z", 1),
+    ]
     write_applications(world["path"], rows)
     world["fake"].payloads["FLAKY"] = simple_history("FLAKY", f"{DAY1}T12:30:00")
     world["fake"].failing.add("FLAKY")
@@ -140,6 +174,11 @@ def test_unknown_login_and_exhausted_retries_are_errors_and_the_others_land(worl
     assert set(silver_rows(DAY1)["application_id"]) == {"APP-1", "APP-2"}
     meta = result.asset_materializations_for_node("bronze__flinks_accounts_detail")[0].metadata
     assert meta["errors_by_code"].value == {"INVALID_LOGIN": 1, "RETRY_LATER": 1}
+    error_rate = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "flinks_error_rate"
+    )
+    assert not error_rate.passed  # 2 of 4 applications failed
+    assert error_rate.metadata["error_rate"].value == 0.5
 
     # the transient failure is retried by the next run on its own; the terminal one is not
     world["fake"].failing.clear()
@@ -165,8 +204,11 @@ def test_refetch_pulls_again_but_adds_no_duplicate_rows(world):
     run(world["fake"], partition=DAY1)
     world["fake"].calls.clear()
 
-    run(world["fake"], partition=DAY1,
-        run_config={"ops": {"bronze__flinks_accounts_detail": {"config": {"refetch": True}}}})
+    run(
+        world["fake"],
+        partition=DAY1,
+        run_config={"ops": {"bronze__flinks_accounts_detail": {"config": {"refetch": True}}}},
+    )
 
     assert world["fake"].calls["Authorize"] == 2
     assert len(lake().read(table_for("bronze/flinks_accounts_detail"), [DAY1])) == 4

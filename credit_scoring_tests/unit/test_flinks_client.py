@@ -112,9 +112,7 @@ def test_polling_gives_up_after_the_bounded_wait():
 
 @respx.mock
 def test_invalid_login_is_terminal_and_not_retried():
-    authorize = respx.post(f"{API}/Authorize").mock(
-        return_value=flinks_error(401, "INVALID_LOGIN")
-    )
+    authorize = respx.post(f"{API}/Authorize").mock(return_value=flinks_error(401, "INVALID_LOGIN"))
 
     result = fetch()
 

@@ -31,15 +31,21 @@ def ledger(tmp_path) -> Ledger:
 
 def apps(*ids: str, day: str = DAY) -> pd.DataFrame:
     return pd.DataFrame(
-        {"application_id": list(ids), "login_id": [f"login-{i}" for i in ids],
-         "partition_date": [day] * len(ids)}
+        {
+            "application_id": list(ids),
+            "login_id": [f"login-{i}" for i in ids],
+            "partition_date": [day] * len(ids),
+        }
     )
 
 
 def txs(app: str, n: int, day: str = DAY) -> pd.DataFrame:
     return pd.DataFrame(
-        {"application_id": [app] * n, "transaction_id": [f"{app}-t{i}" for i in range(n)],
-         "partition_date": [day] * n}
+        {
+            "application_id": [app] * n,
+            "transaction_id": [f"{app}-t{i}" for i in range(n)],
+            "partition_date": [day] * n,
+        }
     )
 
 
@@ -70,19 +76,24 @@ def test_claim_score_and_error_move_whole_applications(ledger):
     token, won = ledger.claim_for_decision([DAY])
     assert won == ["A", "B", "C"]
 
-    ledger.mark_scored(pd.DataFrame({"application_id": ["A", "C"], "decision_id": ["d1", "d3"]}),
-                       token=token)
+    ledger.mark_scored(
+        pd.DataFrame({"application_id": ["A", "C"], "decision_id": ["d1", "d3"]}), token=token
+    )
     ledger.mark_errors(
-        pd.DataFrame({"application_id": ["B"], "error_code": ["HTTP_422"],
-                      "error_message": ["bad payload"]}),
+        pd.DataFrame(
+            {"application_id": ["B"], "error_code": ["HTTP_422"], "error_message": ["bad payload"]}
+        ),
         token=token,
     )
 
     rows = ledger.application_statuses([DAY]).set_index("application_id")
-    assert rows.loc["A", "status"] == SCORED and rows.loc["A", "tx_scored"] == 2
+    assert rows.loc["A", "status"] == SCORED
+    assert rows.loc["A", "tx_scored"] == 2
     assert rows.loc["A", "decision_id"] == "d1"
-    assert rows.loc["B", "status"] == ERROR and rows.loc["B", "error_code"] == "HTTP_422"
-    assert rows.loc["C", "status"] == SCORED and rows.loc["C", "transactions"] == 0
+    assert rows.loc["B", "status"] == ERROR
+    assert rows.loc["B", "error_code"] == "HTTP_422"
+    assert rows.loc["C", "status"] == SCORED
+    assert rows.loc["C", "transactions"] == 0
 
 
 def test_a_second_claim_wins_nothing_while_the_first_is_alive(ledger):
@@ -119,8 +130,12 @@ def test_old_sent_from_another_host_is_taken_over_only_after_the_threshold(ledge
 def test_errors_return_to_pending_only_when_asked(ledger):
     register(ledger, A=2)
     token, _ = ledger.claim_for_decision([DAY])
-    ledger.mark_errors(pd.DataFrame({"application_id": ["A"], "error_code": ["TIMEOUT"],
-                                     "error_message": ["slow"]}), token=token)
+    ledger.mark_errors(
+        pd.DataFrame(
+            {"application_id": ["A"], "error_code": ["TIMEOUT"], "error_message": ["slow"]}
+        ),
+        token=token,
+    )
     assert ledger.claim_for_decision([DAY])[1] == []
     assert ledger.retry_errors([DAY]) == 3
     assert statuses(ledger) == {"A": PENDING}
@@ -144,7 +159,8 @@ def test_transactions_arriving_after_a_decision_are_not_sent_again(ledger):
 
     result = register(ledger, A=2)
 
-    assert result.new_transactions == 1 and result.late_transactions == 1
+    assert result.new_transactions == 1
+    assert result.late_transactions == 1
     assert ledger.claim_for_decision([DAY])[1] == []
     keys = ledger.transaction_keys([DAY]).set_index("transaction_id")
     assert keys.loc["A-t1", "status"] == ERROR
@@ -200,9 +216,7 @@ def test_two_processes_claiming_at_once_never_win_the_same_application(tmp_path)
     url = f"sqlite:///{tmp_path / 'race.sqlite'}"
     ledger = Ledger(url)
     ids = [f"APP-{i:04d}" for i in range(300)]
-    ledger.register_transactions(
-        pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids)
-    )
+    ledger.register_transactions(pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids))
     dispose_engines()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -216,7 +230,8 @@ def test_two_processes_claiming_at_once_never_win_the_same_application(tmp_path)
     claimed = [app for won in results for app in won]
     assert sorted(claimed) == ids  # every application won exactly once
     keys = Ledger(url).transaction_keys([DAY])
-    assert (keys["status"] == SENT).all() and len(keys) == 900
+    assert (keys["status"] == SENT).all()
+    assert len(keys) == 900
     dispose_engines()
 
 
@@ -226,8 +241,10 @@ def test_lock_is_exclusive_and_broken_when_its_holder_died(ledger):
     order: list[str] = []
     with ledger.lock("silver/transactions/2026-10-05"):
         thread = threading.Thread(
-            target=lambda: (ledger.lock("silver/transactions/2026-10-05").__enter__(),
-                            order.append("second"))
+            target=lambda: (
+                ledger.lock("silver/transactions/2026-10-05").__enter__(),
+                order.append("second"),
+            )
         )
         thread.start()
         thread.join(timeout=0.3)

@@ -12,12 +12,19 @@ from credit_scoring.silver.standardise import standardise
 
 DAY = "2026-10-05"
 PULLED = "2026-10-05T14:00:00"
-HOSTILE = "Robert'); DROP TABLE silver;-- {{ 7*7 }} ${jndi:x} é€😀\n\"quoted\""
+HOSTILE = 'Robert\'); DROP TABLE silver;-- {{ 7*7 }} ${jndi:x} é€😀\n"quoted"'
 
 
 def tx(tid, date="2026-10-01", debit=None, credit=10.0, balance=100.0, description="ITEM"):
-    row = {"Id": tid, "Date": date, "Code": None, "Description": description, "Debit": debit,
-           "Credit": credit, "Balance": balance}
+    row = {
+        "Id": tid,
+        "Date": date,
+        "Code": None,
+        "Description": description,
+        "Debit": debit,
+        "Credit": credit,
+        "Balance": balance,
+    }
     return row
 
 
@@ -43,8 +50,11 @@ def response(app: str, transactions: list[dict], **account) -> dict:
                         "Type": "Chequing",
                         "Currency": "CAD",
                         "Balance": {"Current": 100.0, "Available": 100.0, "Limit": None},
-                        "Holder": {"Name": "Jeanne Canary", "Email": "jeanne@canary.test",
-                                   "PhoneNumber": "5145550199"},
+                        "Holder": {
+                            "Name": "Jeanne Canary",
+                            "Email": "jeanne@canary.test",
+                            "PhoneNumber": "5145550199",
+                        },
                         **account,
                         "Transactions": transactions,
                     }
@@ -70,8 +80,11 @@ CASES = {
 
 def batch_with_every_rule():
     conflict = [tx("t-dup", credit=1.0), tx("t-dup", credit=2.0)]
-    valid = [tx("t-ok-1", debit=12.5, credit=None, description="  GROCERY  "),
-             tx("t-ok-2", description=HOSTILE), tx("t-ok-2", description=HOSTILE)]
+    valid = [
+        tx("t-ok-1", debit=12.5, credit=None, description="  GROCERY  "),
+        tx("t-ok-2", description=HOSTILE),
+        tx("t-ok-2", description=HOSTILE),
+    ]
     bronze = pd.DataFrame([response("A", [*CASES.values(), *conflict, *valid])])
     return standardise(bronze, now=datetime(2026, 10, 5, tzinfo=UTC))
 
@@ -125,7 +138,8 @@ def test_holder_key_is_a_keyed_hash_when_a_key_is_configured(monkeypatch):
     first = batch_with_every_rule().accounts["holder_key"].item()
     monkeypatch.setenv("CREDIT_SCORING_PII_KEY", "k2")
     second = batch_with_every_rule().accounts["holder_key"].item()
-    assert len(first) == 64 and first != second
+    assert len(first) == 64
+    assert first != second
 
 
 def test_a_copy_conflicting_with_stored_silver_is_quarantined_and_identical_is_skipped():
@@ -144,7 +158,7 @@ def test_a_copy_conflicting_with_stored_silver_is_quarantined_and_identical_is_s
 
 @pytest.mark.parametrize(
     ("payload", "message"),
-    [("{\"Accounts\": [", "not valid JSON"), ("{\"Accounts\": null}", "NULL")],
+    [('{"Accounts": [', "not valid JSON"), ('{"Accounts": null}', "NULL")],
 )
 def test_an_unreadable_response_is_quarantined_not_crashed_on(payload, message):
     row = response("A", [])
@@ -157,5 +171,6 @@ def test_an_unreadable_response_is_quarantined_not_crashed_on(payload, message):
 
 def test_zero_transactions_is_fine():
     batch = standardise(pd.DataFrame([response("A", [])]))
-    assert batch.transactions.empty and batch.rejected.empty
+    assert batch.transactions.empty
+    assert batch.rejected.empty
     assert len(batch.accounts) == 1
