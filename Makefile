@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: setup demo dev test lint format lock clean
+.PHONY: setup manifest demo dev test lint format lock clean
 
 setup: $(STAMP)
 
@@ -22,13 +22,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
-demo: setup
+# dbt's manifest must exist before the code location loads its dbt assets.
+manifest: setup
+	cd dbt_analytics && CREDIT_SCORING_HOME=$(CURDIR)/.credit_scoring ../$(BIN)/dbt parse --quiet \
+		--project-dir . --profiles-dir .
+
+demo: setup manifest
 	$(BIN)/python -m credit_scoring.demo
 
-dev: setup
+dev: setup manifest
 	$(BIN)/python -m credit_scoring.devserver
 
-test: setup
+test: setup manifest
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -13,21 +13,9 @@ import subprocess
 import sys
 import time
 
+from credit_scoring.instance import ensure_dagster_home
 from credit_scoring.settings import REPO_ROOT, load_settings
 from mock_api.process import start_mock_server, stop_process_group
-
-DAGSTER_YAML = """\
-# Written by `make dev`; local instance settings for this checkout.
-telemetry:
-  enabled: false
-"""
-
-
-def write_instance_config(dagster_home: os.PathLike[str] | str) -> None:
-    """Create DAGSTER_HOME and its dagster.yaml (history survives restarts)."""
-    os.makedirs(dagster_home, exist_ok=True)
-    with open(os.path.join(dagster_home, "dagster.yaml"), "w", encoding="utf-8") as handle:
-        handle.write(DAGSTER_YAML)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,12 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    write_instance_config(settings.dagster_home)
+    dagster_home = ensure_dagster_home()
     mock = start_mock_server(REPO_ROOT / "data", port=args.mock_port)
     print(f"mock Flinks API on {mock.base_url}", flush=True)
     env = {
         **os.environ,
-        "DAGSTER_HOME": str(settings.dagster_home),
+        "DAGSTER_HOME": str(dagster_home),
         "CREDIT_SCORING_HOME": str(settings.home),
         "FLINKS_BASE_URL": os.environ.get("FLINKS_BASE_URL", mock.base_url),
     }

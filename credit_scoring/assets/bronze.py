@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.flinks.client import FetchResult
 from credit_scoring.ledger import new_owner_token
 from credit_scoring.partitions import daily_partitions
@@ -99,6 +100,8 @@ def flinks_accounts_detail(
     step = max(1, len(todo) // 10)
 
     def progress(done: int, total: int) -> None:
+        if done * 2 >= total > 1 and (done - 1) * 2 < total:
+            crash_point("fetch.halfway")
         if done % step == 0 or done == total:
             context.log.info(f"fetched {done}/{total} application(s)")
 
@@ -110,6 +113,7 @@ def flinks_accounts_detail(
         raise
     elapsed = time.perf_counter() - started
     frame = bronze_rows(todo, results, claim_token=owner, run_id=context.run.run_id)
+    crash_point("bronze.before_write")
     errors = frame.loc[~frame["ok"], "error_code"].value_counts()
     failed = int((~frame["ok"]).sum())
     return dg.Output(

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.lake.io_manager import ONLY_TO_SILVER, with_processed_applications
 from credit_scoring.lake.schemas import table_for
 from credit_scoring.partitions import daily_partitions
@@ -72,6 +73,7 @@ def silver(
         f"{batch.duplicates_collapsed} duplicate copies collapsed, {len(batch.rejected)} "
         f"rejected {batch.rule_counts or ''}"
     )
+    crash_point("silver.before_write")
     # Order matters: the transactions output, handled last, marks applications SILVERED.
     yield dg.Output(
         batch.rejected,

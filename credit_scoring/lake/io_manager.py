@@ -18,6 +18,7 @@ only the latest successful response of applications that the ledger says still n
 import dagster as dg
 import pandas as pd
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.lake.schemas import LakeTable, table_for
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.ledger import Ledger
@@ -70,6 +71,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
             part = obj.loc[obj["partition_date"].astype(str) == day]
             with ledger.lock(f"{table.path}/{day}"):
                 new, present, written = self._merge_partition(store, table, day, part)
+                crash_point("lake.renamed_before_ledger", table.path)
                 self._update_ledger(table, ledger, day, part, obj)
             totals["rows_new"] += new
             totals["rows_already_present"] += present

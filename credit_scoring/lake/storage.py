@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.lake.schemas import LakeTable
 
 FILE_NAME = "data.parquet"
@@ -75,6 +76,7 @@ class LakeStore:
                 pq.write_table(arrow, temporary.path, compression="zstd")
                 with open(temporary.path, "rb+") as handle:
                     os.fsync(handle.fileno())
+                crash_point("lake.temp_written", table.path)
                 os.replace(temporary.path, target.path)
             finally:
                 if temporary.exists():

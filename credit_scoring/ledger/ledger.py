@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.flinks.errors import TERMINAL_CODES
 from credit_scoring.ledger.engine import get_engine
 from credit_scoring.ledger.owners import new_owner_token, owner_is_dead
@@ -372,6 +373,7 @@ class Ledger:
                 conn.execute(self._insert_ignore(s), list(chunk))
             for chunk in _chunks(app_rows):
                 conn.execute(self._insert_ignore(s), list(chunk))
+            crash_point("ledger.register_before_commit")
             after_tx = self._count_rows(conn, app_ids, transactions_only=True)
             after_apps = self._count_rows(conn, app_ids, applications_only=True)
             late = 0

@@ -1,0 +1,48 @@
+"""The dbt project handle, and making sure its manifest exists before assets are built.
+
+``@dbt_assets`` reads ``manifest.json`` when the code location loads. ``dagster dev``
+regenerates it (``prepare_if_dev``); ``make test``/``make demo`` run ``dbt parse`` first; and
+a fresh checkout loaded any other way parses once here instead of failing with a missing file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from credit_scoring.settings import HOME_VAR, REPO_ROOT, load_settings
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_analytics"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_env() -> dict[str, str]:
+    """The environment dbt needs: CREDIT_SCORING_HOME as an absolute path (see profiles.yml)."""
+    return {**os.environ, HOME_VAR: str(load_settings().home)}
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Parse the project if no manifest exists yet; returns the manifest path."""
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [
+                str(dbt),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project.project_dir),
+                "--profiles-dir",
+                str(project.profiles_dir),
+            ],
+            check=True,
+            env=dbt_env(),
+            cwd=project.project_dir,
+        )
+    return project.manifest_path

@@ -1,0 +1,145 @@
+"""Bronze/silver against the real mock server in real processes: kills, overlaps, the CLI.
+
+Each scenario is compared with an undisturbed sequential run of the same days: the promise is
+that no transaction is processed twice and none is lost, however runs are interrupted or
+interleaved.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from credit_scoring.applications import read_applications_csv, validate_applications
+from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring.settings import REPO_ROOT
+from credit_scoring_tests.conftest import SAMPLE_DATA
+from credit_scoring_tests.pipeline import (
+    assert_same_state,
+    pipeline_env,
+    run_pipeline,
+    snapshot,
+    start_pipeline,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def sample_days() -> list[str]:
+    valid, _ = validate_applications(read_applications_csv(SAMPLE_DATA / "applications.csv"))
+    return sorted(valid["partition_date"].unique())
+
+
+@pytest.fixture(scope="module")
+def server():
+    from mock_api.process import start_mock_server
+
+    running = start_mock_server(SAMPLE_DATA)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(server, tmp_path_factory):
+    """The state after one undisturbed run over every sample day."""
+    days = sample_days()
+    home = tmp_path_factory.mktemp("reference")
+    code, output = run_pipeline(home, server.base_url, start=days[0], end=days[-1])
+    assert code == 0, output[-4000:]
+    state = snapshot(home, days)
+    assert len(state["silver"]) > 0
+    yield state
+    dispose_engines()
+
+
+CRASHES = [
+    "fetch.halfway",
+    "bronze.before_write",
+    "lake.temp_written:bronze/flinks_accounts_detail",
+    "lake.renamed_before_ledger:bronze/flinks_accounts_detail",
+    "silver.before_write",
+    "lake.temp_written:silver/transactions",
+    "lake.renamed_before_ledger:silver/transactions",
+    "ledger.register_before_commit",
+]
+
+
+@pytest.mark.parametrize("crash_at", CRASHES)
+def test_a_run_killed_at_any_point_is_completed_by_the_next_run(
+    server, reference, tmp_path, crash_at
+):
+    days = sample_days()
+    code, output = run_pipeline(
+        tmp_path, server.base_url, start=days[0], end=days[-1], CREDIT_SCORING_CRASH_AT=crash_at
+    )
+    assert code == -signal.SIGKILL, f"the run was not killed at {crash_at}:\n{output[-3000:]}"
+
+    code, output = run_pipeline(tmp_path, server.base_url, start=days[0], end=days[-1])
+
+    assert code == 0, output[-4000:]
+    assert_same_state(snapshot(tmp_path, days), reference)
+    assert not list((tmp_path / "lake").rglob("*.tmp")), "a temporary file was left visible"
+    dispose_engines()
+
+
+def test_overlapping_ranges_in_two_processes_fetch_each_application_once(
+    server, reference, tmp_path
+):
+    days = sample_days()
+    server.reset_stats()
+    first = start_pipeline(tmp_path, server.base_url, start=days[0], end=days[-1])
+    second = start_pipeline(tmp_path, server.base_url, start=days[1], end=days[-1])
+    outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], [o[-3000:] for o in outputs]
+
+    assert_same_state(snapshot(tmp_path, days), reference)
+    valid, _ = validate_applications(read_applications_csv(SAMPLE_DATA / "applications.csv"))
+    assert server.stats()["requests"]["Authorize"] == len(valid)
+    dispose_engines()
+
+
+def test_dagster_cli_materializes_a_partition_and_a_partition_range(server, tmp_path):
+    days = sample_days()
+    env = pipeline_env(tmp_path, server.base_url)
+    select = (
+        "applications,bronze/flinks_accounts_detail,silver/accounts,silver/transactions,"
+        "silver/rejected_transactions"
+    )
+    dagster = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "credit_scoring.definitions",
+        "--select",
+        select,
+    ]
+
+    one = subprocess.run(
+        [*dagster, "--partition", days[0]],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert one.returncode == 0, one.stderr[-4000:]
+    many = subprocess.run(
+        [*dagster, "--partition-range", f"{days[1]}...{days[-1]}"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert many.returncode == 0, many.stderr[-4000:]
+
+    state = snapshot(tmp_path, days)
+    assert set(state["applications"]["partition_date"]) == set(days)
+    assert (state["applications"]["status"].isin(["PENDING", "ERROR"])).all()
+    dispose_engines()
