@@ -7,7 +7,7 @@ from credit_scoring.flinks.errors import (
     FlinksTerminalError,
     FlinksTransientError,
 )
-from credit_scoring.flinks.retry import RetryPolicy
+from credit_scoring.retrying import RetryPolicy
 
 __all__ = [
     "FetchResult",

@@ -2,7 +2,7 @@
 
 Fetching is I/O-bound and a day can hold thousands of applications, so one event loop drives
 many logins at once, bounded by a semaphore and an equally sized connection pool. Each HTTP
-call is retried under :mod:`credit_scoring.flinks.retry`; a login whose call fails terminally
+call is retried under :mod:`credit_scoring.retrying`; a login whose call fails terminally
 (or exhausts its retries) becomes a failed :class:`FetchResult` rather than an exception, so
 one bad applicant never costs the others their fetch.
 
@@ -28,7 +28,7 @@ from credit_scoring.flinks.errors import (
     FlinksTransientError,
     classify,
 )
-from credit_scoring.flinks.retry import RetryPolicy, attempts
+from credit_scoring.retrying import RetryPolicy, attempts
 
 DAYS_OF_TRANSACTIONS = ("Days90", "Days365")
 

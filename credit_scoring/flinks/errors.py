@@ -7,6 +7,8 @@ code first and status second.
 
 from __future__ import annotations
 
+from credit_scoring.retrying import TransientError
+
 #: Codes worth another attempt after a pause (DESIGN.md, "Contracts with the outside").
 TRANSIENT_CODES = frozenset(
     {"RETRY_LATER", "TOO_MANY_REQUESTS", "OPERATION_PENDING", "OPERATION_DISPATCHED"}
@@ -34,7 +36,7 @@ class FlinksError(Exception):
         super().__init__(f"Flinks {code}{where}{status}: {message}")
 
 
-class FlinksTransientError(FlinksError):
+class FlinksTransientError(FlinksError, TransientError):
     """Worth retrying: 5xx, RETRY_LATER, TOO_MANY_REQUESTS, 429, timeouts, dropped connections."""
 
 

@@ -21,7 +21,7 @@ from credit_scoring.flinks.client import (
     PollPolicy,
     ProgressCallback,
 )
-from credit_scoring.flinks.retry import RetryPolicy
+from credit_scoring.retrying import RetryPolicy
 
 
 class FlinksResource(dg.ConfigurableResource):

@@ -1,7 +1,8 @@
-"""The retry policy for Flinks calls, stated once.
+"""The retry policy for calls to outside APIs (Flinks, Taktile), stated once.
 
-Which failures: :class:`FlinksTransientError` only (5xx, 429, ``RETRY_LATER``,
-``TOO_MANY_REQUESTS``, timeouts, dropped connections, non-JSON bodies). How often: at most
+Which failures: :class:`TransientError` only (for Flinks: 5xx, 429, ``RETRY_LATER``,
+``TOO_MANY_REQUESTS``, timeouts, dropped connections, non-JSON bodies; for Taktile: 429, 5xx,
+timeouts, dropped connections). How often: at most
 ``max_attempts`` per HTTP call, and never longer than ``max_total_seconds`` per call. Backoff:
 exponential from ``wait_initial`` doubling up to ``wait_max``, plus up to ``wait_jitter`` of
 random jitter so that many workers retrying together do not stampede the API.
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 
 import stamina
 
-from credit_scoring.flinks.errors import FlinksTransientError
+
+class TransientError(Exception):
+    """A failure worth another attempt after a pause; everything else surfaces at once."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class RetryPolicy:
 
 
 def is_retryable(exc: Exception) -> bool:
-    """Only transient Flinks failures are retried; terminal ones surface immediately."""
-    return isinstance(exc, FlinksTransientError)
+    """Only transient failures are retried; terminal ones surface immediately."""
+    return isinstance(exc, TransientError)
 
 
 def attempts(policy: RetryPolicy) -> AsyncIterator[stamina.Attempt]:

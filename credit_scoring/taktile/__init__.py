@@ -1,0 +1,1 @@
+"""Taktile decision client: the only code that speaks HTTP to the decision engine."""

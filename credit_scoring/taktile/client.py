@@ -1,0 +1,223 @@
+"""An async httpx client for Taktile's decide endpoint.
+
+``POST {base}/run/api/v1/flows/{slug}/decide`` (``.../sandbox/decide`` for the sandbox) with
+``X-Api-Key``; body ``{"data": features, "metadata": {"version", "entity_id"}, "control":
+{"execution_mode": "sync"}}``. Retries (429, 5xx, timeouts, dropped connections) follow
+:mod:`credit_scoring.retrying`; any other 4xx is terminal and recorded with the server's
+``detail``. The entity id is the application id, so a re-send after a crash is recognisable as
+the same request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from credit_scoring.retrying import RetryPolicy, TransientError, attempts
+
+
+class TaktileError(Exception):
+    """A decide call failed; ``code`` says how (HTTP_422, TIMEOUT, MALFORMED_RESPONSE...)."""
+
+    def __init__(self, code: str, message: str, http_status: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        super().__init__(f"Taktile {code}: {message}")
+
+
+class TaktileTransientError(TaktileError, TransientError):
+    """429, 5xx, timeouts, dropped connections: retried."""
+
+
+class TaktileTerminalError(TaktileError):
+    """Bad payload, bad key, unknown flow: never retried."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One application's features, identified by its application id."""
+
+    entity_id: str
+    features: Mapping[str, Any]
+
+
+@dataclass
+class Decision:
+    """The decision for one application, or why there is none (``error_code``)."""
+
+    entity_id: str
+    requested_at: datetime
+    decided_at: datetime
+    http_calls: int = 0
+    decision_id: str | None = None
+    score: float | None = None
+    outcome: str | None = None
+    credit_limit: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    flow_version: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+def decision_from_response(
+    body: Mapping[str, Any], entity_id: str, requested_at: datetime, http_calls: int
+) -> Decision:
+    """Read a decide response; a response missing the flow outputs is a protocol error."""
+    data = body.get("data") or {}
+    metadata = body.get("metadata") or {}
+    if not isinstance(data, Mapping) or not metadata.get("decision_id"):
+        raise TaktileTerminalError("MALFORMED_RESPONSE", "response lacks data or decision_id")
+    outcome = data.get("outcome")
+    if outcome is None or data.get("score") is None:
+        raise TaktileTerminalError("MALFORMED_RESPONSE", "flow output lacks score or outcome")
+    reasons = data.get("reasons") or []
+    return Decision(
+        entity_id=entity_id,
+        requested_at=requested_at,
+        decided_at=datetime.now(UTC),
+        http_calls=http_calls,
+        decision_id=str(metadata["decision_id"]),
+        score=float(data["score"]),
+        outcome=str(outcome),
+        credit_limit=None if data.get("credit_limit") is None else float(data["credit_limit"]),
+        reasons=[str(r) for r in reasons] if isinstance(reasons, list) else [str(reasons)],
+        flow_version=str(data.get("flow_version") or metadata.get("version") or ""),
+    )
+
+
+class TaktileClient:
+    """Talks to one decision flow; use as an async context manager (one connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        flow_slug: str,
+        *,
+        api_key: str | None = None,
+        sandbox: bool = False,
+        version: str = "v1.0",
+        timeout_seconds: float = 30.0,
+        max_connections: int = 8,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        suffix = "sandbox/decide" if sandbox else "decide"
+        self.path = f"/run/api/v1/flows/{flow_slug}/{suffix}"
+        self.version = version
+        self.retry = retry or RetryPolicy()
+        self.max_connections = max_connections
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            headers["X-Api-Key"] = api_key
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout_seconds, connect=5.0, pool=None),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> TaktileClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
+
+    def body(self, request: DecisionRequest) -> bytes:
+        return orjson.dumps(
+            {
+                "data": dict(request.features),
+                "metadata": {"version": self.version, "entity_id": request.entity_id},
+                "control": {"execution_mode": "sync"},
+            }
+        )
+
+    async def _post_once(self, content: bytes) -> dict[str, Any]:
+        try:
+            response = await self._http.post(self.path, content=content)
+        except httpx.TimeoutException as exc:
+            raise TaktileTransientError("TIMEOUT", type(exc).__name__) from None
+        except httpx.TransportError as exc:
+            raise TaktileTransientError(
+                "CONNECTION_ERROR", f"{type(exc).__name__}: {exc}"
+            ) from None
+        status = response.status_code
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            body = None
+        if status == 429 or status >= 500:
+            raise TaktileTransientError(f"HTTP_{status}", _detail(body, response), status)
+        if status >= 400:
+            raise TaktileTerminalError(f"HTTP_{status}", _detail(body, response), status)
+        if not isinstance(body, dict):
+            raise TaktileTransientError(
+                "MALFORMED_RESPONSE",
+                f"the body is not a JSON object ({response.content[:80]!r})",
+                status,
+            )
+        return body
+
+    async def decide(self, request: DecisionRequest) -> Decision:
+        """One decision; failures come back as a Decision with ``error_code`` set."""
+        requested_at = datetime.now(UTC)
+        content = self.body(request)
+        calls = 0
+        try:
+            async for attempt in attempts(self.retry):
+                with attempt:
+                    calls += 1
+                    body = await self._post_once(content)
+            return decision_from_response(body, request.entity_id, requested_at, calls)
+        except TaktileError as exc:
+            return Decision(
+                entity_id=request.entity_id,
+                requested_at=requested_at,
+                decided_at=datetime.now(UTC),
+                http_calls=calls,
+                error_code=exc.code,
+                error_message=exc.message,
+            )
+
+    async def decide_many(
+        self,
+        requests: Sequence[DecisionRequest],
+        *,
+        concurrency: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[Decision]:
+        limit = asyncio.Semaphore(concurrency or self.max_connections)
+        done = 0
+
+        async def one(request: DecisionRequest) -> Decision:
+            nonlocal done
+            async with limit:
+                decision = await self.decide(request)
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(requests))
+            return decision
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+def _detail(body: object, response: httpx.Response) -> str:
+    """The server's own explanation (Taktile puts it in ``detail``), never our headers."""
+    if isinstance(body, dict) and body.get("detail") is not None:
+        detail = body["detail"]
+        return detail if isinstance(detail, str) else orjson.dumps(detail).decode()[:500]
+    return response.content[:300].decode("utf-8", errors="replace") or response.reason_phrase

@@ -1,0 +1,216 @@
+"""Taktile: the HTTP contract (respx), error mapping, retries, and the mock scorecard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import orjson
+import pytest
+import respx
+
+from credit_scoring.resources.taktile import HttpTaktileResource, MockTaktileResource
+from credit_scoring.retrying import RetryPolicy
+from credit_scoring.taktile.client import DecisionRequest, TaktileClient
+from mock_api import decision_flow
+
+BASE = "https://taktile.test"
+URL = f"{BASE}/run/api/v1/flows/credit-decision/decide"
+FAST = RetryPolicy(max_attempts=3, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0)
+GOOD = {
+    "nsf_count_90d": 0,
+    "total_inflow_90d": 12000.0,
+    "total_outflow_90d": 10500.0,
+    "avg_daily_balance_90d": 2200.0,
+    "min_daily_balance_90d": 150.0,
+    "days_negative_90d": 0,
+    "employer_income_monthly": 3900.0,
+    "history_days": 400,
+}
+RESPONSE = {
+    "data": {
+        "score": 712,
+        "outcome": "APPROVE",
+        "credit_limit": 9000.0,
+        "reasons": [],
+        "flow_version": "v7",
+    },
+    "metadata": {
+        "decision_id": "dec-1",
+        "entity_id": "APP-1",
+        "version": "v1.0",
+        "timestamp": "2026-10-05T10:00:00Z",
+    },
+}
+
+
+def decide(api_key: str | None = "secret-key", sandbox: bool = False, features=None):
+    async def run():
+        async with TaktileClient(
+            BASE, "credit-decision", api_key=api_key, sandbox=sandbox, retry=FAST
+        ) as client:
+            return await client.decide(DecisionRequest("APP-1", features or GOOD))
+
+    return asyncio.run(run())
+
+
+@respx.mock
+def test_decide_posts_the_contract_body_to_the_flow_url_with_the_key():
+    route = respx.post(URL).respond(json=RESPONSE)
+
+    decision = decide()
+
+    request = route.calls[0].request
+    assert str(request.url) == URL
+    assert request.headers["X-Api-Key"] == "secret-key"
+    assert orjson.loads(request.content) == {
+        "data": GOOD,
+        "metadata": {"version": "v1.0", "entity_id": "APP-1"},
+        "control": {"execution_mode": "sync"},
+    }
+    assert (decision.decision_id, decision.score, decision.outcome) == ("dec-1", 712.0, "APPROVE")
+    assert decision.flow_version == "v7"
+
+
+@respx.mock
+def test_sandbox_path_and_no_key_header_when_unset():
+    route = respx.post(f"{BASE}/run/api/v1/flows/credit-decision/sandbox/decide").respond(
+        json=RESPONSE
+    )
+    assert decide(api_key=None, sandbox=True).ok
+    assert "X-Api-Key" not in route.calls[0].request.headers
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+@respx.mock
+def test_transient_statuses_are_retried_then_succeed(status):
+    route = respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(status, json={"detail": "busy"}),
+            httpx.Response(200, json=RESPONSE),
+        ]
+    )
+    decision = decide()
+    assert decision.ok
+    assert route.call_count == 2
+    assert decision.http_calls == 2
+
+
+@respx.mock
+def test_timeouts_exhaust_the_bounded_attempts():
+    route = respx.post(URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    decision = decide()
+    assert decision.error_code == "TIMEOUT"
+    assert route.call_count == FAST.max_attempts
+
+
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [(422, "data.history_days: field required"), (401, "Invalid API key"), (404, "Flow not found")],
+)
+@respx.mock
+def test_client_errors_are_terminal_with_the_servers_detail(status, detail):
+    route = respx.post(URL).respond(status, json={"detail": detail})
+    decision = decide()
+    assert route.call_count == 1
+    assert decision.error_code == f"HTTP_{status}"
+    assert decision.error_message == detail
+
+
+@respx.mock
+def test_the_api_key_never_reaches_the_logs(caplog):
+    respx.post(URL).respond(401, json={"detail": "Invalid API key"})
+    with caplog.at_level(logging.DEBUG):
+        decision = decide(api_key="canary-7f3a")
+    assert "canary-7f3a" not in caplog.text
+    assert "canary-7f3a" not in repr(decision)
+
+
+@respx.mock
+def test_a_response_without_outputs_is_an_error_not_a_crash():
+    respx.post(URL).respond(json={"data": {}, "metadata": {"decision_id": "x"}})
+    assert decide().error_code == "MALFORMED_RESPONSE"
+
+
+def test_http_resource_decides_many_in_order():
+    with respx.mock:
+        respx.post(URL).mock(
+            side_effect=lambda request: httpx.Response(
+                200,
+                json=decision_flow.decide(
+                    orjson.loads(request.content)["data"],
+                    entity_id=orjson.loads(request.content)["metadata"]["entity_id"],
+                ),
+            )
+        )
+        resource = HttpTaktileResource(base_url=BASE, retry_wait_initial_seconds=0.001)
+        decisions = resource.decide_many([DecisionRequest(f"APP-{i}", GOOD) for i in range(5)])
+    assert [d.entity_id for d in decisions] == [f"APP-{i}" for i in range(5)]
+    assert all(d.ok for d in decisions)
+
+
+def test_mock_and_http_resources_agree_on_the_same_features():
+    mock = MockTaktileResource().decide_many([DecisionRequest("APP-1", GOOD)])[0]
+    body = decision_flow.decide(GOOD, entity_id="APP-1")
+    assert mock.decision_id == body["metadata"]["decision_id"]
+    assert mock.score == body["data"]["score"]
+
+
+# -- the scorecard --------------------------------------------------------------------------
+
+
+def test_scorecard_is_deterministic_and_idempotent_on_entity_and_payload():
+    first = decision_flow.decide(GOOD, entity_id="APP-1")
+    again = decision_flow.decide(dict(reversed(GOOD.items())), entity_id="APP-1")
+    other = decision_flow.decide({**GOOD, "nsf_count_90d": 1}, entity_id="APP-1")
+    assert first["metadata"]["decision_id"] == again["metadata"]["decision_id"]
+    assert first["metadata"]["decision_id"] != other["metadata"]["decision_id"]
+    assert (
+        decision_flow.decide(GOOD, entity_id="APP-2")["metadata"]["decision_id"]
+        != (first["metadata"]["decision_id"])
+    )
+
+
+def test_a_strong_file_is_approved_without_reasons():
+    out = decision_flow.score_features(GOOD)
+    # 600 + income 30 + nsf 40 + negative days 40 + balance 25 + dti 0 + history 30 = 765
+    assert out["score"] == 765
+    assert out["outcome"] == "APPROVE"
+    assert out["reasons"] == []
+    # capacity 3900 * 0.45 = 1755; 1755 * 12 * (765-300)/600 = 16321.5 -> 16300
+    assert out["credit_limit"] == 16300.0
+
+
+def test_a_distressed_file_is_declined_with_the_costliest_reasons_first():
+    distressed = {
+        **GOOD,
+        "nsf_count_90d": 4,
+        "days_negative_90d": 30,
+        "avg_daily_balance_90d": -200.0,
+        "employer_income_monthly": 900.0,
+        "total_outflow_90d": 13000.0,
+    }
+    out = decision_flow.score_features(distressed)
+    # 600 - 60 - 120 - 110 - 50 + 30 - 30 = 260 -> clamped to 300
+    assert out["score"] == 300
+    assert out["outcome"] == "DECLINE"
+    assert out["credit_limit"] == 0.0
+    assert out["reasons"] == [
+        "NSF_ACTIVITY",
+        "FREQUENT_NEGATIVE_BALANCE",
+        "LOW_INCOME",
+        "LOW_AVERAGE_BALANCE",
+    ]
+
+
+def test_knock_outs_decline_whatever_the_score():
+    out = decision_flow.score_features({**GOOD, "history_days": 20})
+    assert out["outcome"] == "DECLINE"
+    assert out["reasons"][0] == "KO_SHORT_HISTORY"
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), "12", True])
+def test_missing_or_non_numeric_features_are_refused(bad):
+    with pytest.raises(decision_flow.InvalidFeatures, match="nsf_count_90d"):
+        decision_flow.score_features({**GOOD, "nsf_count_90d": bad})
