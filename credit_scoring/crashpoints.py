@@ -22,6 +22,8 @@ POINTS = (
     "lake.renamed_before_ledger",
     "silver.before_write",
     "ledger.register_before_commit",
+    "decide.after_send",
+    "warehouse.stored_before_ledger",
 )
 
 

@@ -17,6 +17,8 @@ from dagster_dbt import DbtProject
 from credit_scoring.settings import HOME_VAR, REPO_ROOT, load_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_analytics"
+#: The dbt installed next to this interpreter, so an un-activated venv still finds it.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -30,10 +32,9 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     """Parse the project if no manifest exists yet; returns the manifest path."""
     project.prepare_if_dev()
     if not project.manifest_path.exists():
-        dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [
-                str(dbt),
+                DBT_EXECUTABLE,
                 "parse",
                 "--quiet",
                 "--project-dir",

@@ -1,0 +1,237 @@
+"""Decisions: claim the day's PENDING applications, ask Taktile, store the answers."""
+
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from credit_scoring.assets.dbt import WAREHOUSE_POOL
+from credit_scoring.crashpoints import crash_point
+from credit_scoring.decisions import (
+    DECISION_COLUMNS,
+    OUTCOMES,
+    build_requests,
+    decision_rows,
+    merge_decisions,
+)
+from credit_scoring.lake.warehouse_io import with_claim
+from credit_scoring.ledger import PENDING, Ledger
+from credit_scoring.partitions import daily_partitions
+from credit_scoring.resources.ledger import LedgerResource
+from credit_scoring.resources.taktile import TaktileResource
+
+CREDIT_DECISIONS_KEY = dg.AssetKey(["scoring", "credit_decisions"])
+DECISION_STATUS_KEY = dg.AssetKey(["scoring", "decision_status"])
+FEATURES_KEY = dg.AssetKey(["applicant_features"])
+STATUS_COLUMNS = [
+    "application_id",
+    "application_date",
+    "status",
+    "attempts",
+    "error_stage",
+    "error_code",
+    "error_message",
+    "decision_id",
+    "transactions",
+    "updated_at",
+]
+
+
+class DecisionConfig(dg.Config):
+    """Operator knobs for deciding; the defaults are the everyday case."""
+
+    retry_errors: bool = Field(
+        default=False,
+        description="Return the days' decision errors to PENDING and send them again.",
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="Build and validate the requests for PENDING applications and report them; "
+        "send nothing, store nothing, change nothing.",
+    )
+
+
+def _read(warehouse: DuckDBResource, sql: str, params: list) -> pd.DataFrame:
+    with warehouse.get_connection() as connection:
+        return connection.execute(sql, params).df()
+
+
+def read_features(warehouse: DuckDBResource, application_ids: list[str]) -> pd.DataFrame:
+    if not application_ids:
+        return pd.DataFrame(columns=["application_id", "application_date"])
+    return _read(
+        warehouse,
+        "select * from main.applicant_features "
+        "where application_id in (select unnest(?::varchar[]))",
+        [application_ids],
+    )
+
+
+def read_stored_decisions(warehouse: DuckDBResource, days: list[str]) -> pd.DataFrame:
+    with warehouse.get_connection() as connection:
+        exists = connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'scoring' and table_name = 'credit_decisions'"
+        ).fetchone()[0]
+        if not exists:
+            return pd.DataFrame(columns=DECISION_COLUMNS)
+        return connection.execute(
+            "select * from scoring.credit_decisions where strftime(application_date, '%Y-%m-%d') "
+            "in (select unnest(?::varchar[]))",
+            [days],
+        ).df()
+
+
+def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=key,
+        io_manager_key="warehouse_io_manager",
+        group_name="decisioning",
+        kinds={"python", "duckdb"},
+        owners=["team:credit-risk"],
+        description=description,
+        metadata={"partition_expr": "application_date"},
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "credit_decisions": _out(
+            CREDIT_DECISIONS_KEY,
+            "One Taktile decision per application: decision id, score, outcome, credit limit, "
+            "reasons, flow version, the features sent (and their hash), request/decision times. "
+            "Exactly once: applications are claimed in the ledger before sending.",
+        ),
+        "decision_status": _out(
+            DECISION_STATUS_KEY,
+            "The ledger state of every application of the day (SCORED, ERROR with code, "
+            "PENDING, SENT), copied to the warehouse for monitoring.",
+        ),
+    },
+    deps=[FEATURES_KEY],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def credit_decisions(
+    context: dg.AssetExecutionContext,
+    config: DecisionConfig,
+    taktile: TaktileResource,
+    ledger: LedgerResource,
+    warehouse: DuckDBResource,
+) -> Iterator[dg.Output]:
+    days = list(context.partition_keys)
+    book = ledger.get()
+    if config.retry_errors:
+        reopened = book.retry_errors(days)
+        context.log.info(f"{reopened} ledger row(s) returned from ERROR to PENDING")
+
+    if config.dry_run:
+        pending = book.application_statuses(days)
+        pending_ids = list(pending.loc[pending["status"] == PENDING, "application_id"])
+        requests, unsendable = build_requests(read_features(warehouse, pending_ids), pending_ids)
+        context.log.info(
+            f"dry run: {len(requests)} request(s) would be sent, "
+            f"{len(unsendable)} could not be sent"
+        )
+        stored = read_stored_decisions(warehouse, days)
+        yield dg.Output(
+            stored,
+            "credit_decisions",
+            metadata={"dry_run": True, "would_send": len(requests), "unsendable": len(unsendable)},
+        )
+        yield dg.Output(_status_frame(book, days), "decision_status")
+        return
+
+    token, claimed = book.claim_for_decision(days)
+    features = read_features(warehouse, claimed)
+    requests, unsendable = build_requests(features, claimed)
+    context.log.info(
+        f"claimed {len(claimed)} application(s): sending {len(requests)}, "
+        f"{len(unsendable)} cannot be sent"
+    )
+    if unsendable:
+        book.mark_errors(
+            pd.DataFrame([u.__dict__ for u in unsendable]), token=token, stage="decide"
+        )
+    step = max(1, len(requests) // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            context.log.info(f"decided {done}/{total}")
+
+    started = time.perf_counter()
+    decisions = taktile.decide_many(requests, on_progress=progress)
+    elapsed = time.perf_counter() - started
+    crash_point("decide.after_send")
+    failed = [d for d in decisions if not d.ok]
+    if failed:
+        book.mark_errors(
+            pd.DataFrame(
+                {
+                    "application_id": [d.entity_id for d in failed],
+                    "error_code": [d.error_code for d in failed],
+                    "error_message": [d.error_message for d in failed],
+                }
+            ),
+            token=token,
+            stage="decide",
+        )
+    dates = (
+        dict(
+            zip(
+                features["application_id"],
+                pd.to_datetime(features["application_date"]).dt.date,
+                strict=True,
+            )
+        )
+        if len(features)
+        else {}
+    )
+    new = decision_rows(decisions, requests, dates)
+    stored = read_stored_decisions(warehouse, days)
+    merged = merge_decisions(stored, new)
+    outcomes = merged["outcome"].value_counts()
+    decided = len(merged)
+    yield dg.Output(
+        with_claim(merged, token, new),
+        "credit_decisions",
+        metadata={
+            "dagster/row_count": decided,
+            "claimed": len(claimed),
+            "sent": len(requests),
+            "new_decisions": len(new),
+            "errors": len(failed) + len(unsendable),
+            "errors_by_code": {
+                str(k): int(v)
+                for k, v in pd.Series(
+                    [d.error_code for d in failed] + [u.error_code for u in unsendable]
+                )
+                .value_counts()
+                .items()
+            },
+            "approval_rate": float(outcomes.get("APPROVE", 0) / decided) if decided else 0.0,
+            **{f"outcome_{o.lower()}": int(outcomes.get(o, 0)) for o in OUTCOMES},
+            "taktile": taktile.kind,
+            "decide_seconds": round(elapsed, 3),
+            "decisions_per_second": round(len(requests) / elapsed, 2) if elapsed > 0 else 0.0,
+            "preview": dg.MetadataValue.md(
+                merged.loc[:, ["application_id", "score", "outcome", "credit_limit", "reasons"]]
+                .head(10)
+                .to_markdown(index=False)
+                if decided
+                else "no decisions"
+            ),
+        },
+    )
+    yield dg.Output(_status_frame(book, days), "decision_status")
+
+
+def _status_frame(book: Ledger, days: list[str]) -> pd.DataFrame:
+    statuses = book.application_statuses(days)
+    frame = statuses.assign(application_date=pd.to_datetime(statuses["partition_date"]))
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
+    return frame.loc[:, STATUS_COLUMNS]
