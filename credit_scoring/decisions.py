@@ -143,11 +143,3 @@ def decision_rows(
     for column in ("requested_at", "decided_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
-
-
-def merge_decisions(stored: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Stored decisions of the partition plus new ones; one row per application (newest wins)."""
-    if stored.empty:
-        return new.reset_index(drop=True)
-    combined = pd.concat([stored.loc[:, DECISION_COLUMNS], new], ignore_index=True)
-    return combined.drop_duplicates("application_id", keep="last").reset_index(drop=True)

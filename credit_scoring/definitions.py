@@ -8,7 +8,7 @@ from credit_scoring.assets.applications import applications
 from credit_scoring.assets.bronze import flinks_accounts_detail
 from credit_scoring.assets.silver import silver
 from credit_scoring.checks import bronze_silver_reconciliation, flinks_error_rate
-from credit_scoring.resources import build_resources
+from credit_scoring.resources.bindings import build_resources
 
 defs = dg.Definitions(
     assets=[applications, flinks_accounts_detail, silver],

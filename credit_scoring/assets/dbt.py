@@ -15,10 +15,7 @@ from dagster_dbt import (
 
 from credit_scoring.dbt_project import dbt_env, dbt_project, ensure_manifest
 from credit_scoring.partitions import daily_partitions
-
-#: Every asset that opens the DuckDB warehouse runs in this pool: DuckDB allows one writer
-#: process per file, so overlapping runs queue instead of failing on the lock.
-WAREHOUSE_POOL = "warehouse"
+from credit_scoring.pools import WAREHOUSE_POOL
 
 
 def dbt_build_args(window: dg.TimeWindow) -> list[str]:

@@ -5,21 +5,14 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from credit_scoring.assets.dbt import WAREHOUSE_POOL
 from credit_scoring.crashpoints import crash_point
-from credit_scoring.decisions import (
-    DECISION_COLUMNS,
-    OUTCOMES,
-    build_requests,
-    decision_rows,
-    merge_decisions,
-)
+from credit_scoring.decisions import build_requests, decision_rows
 from credit_scoring.lake.warehouse_io import with_claim
 from credit_scoring.ledger import PENDING, Ledger
 from credit_scoring.partitions import daily_partitions
+from credit_scoring.pools import WAREHOUSE_POOL
 from credit_scoring.resources.ledger import LedgerResource
 from credit_scoring.resources.taktile import TaktileResource
 
@@ -54,37 +47,6 @@ class DecisionConfig(dg.Config):
     )
 
 
-def _read(warehouse: DuckDBResource, sql: str, params: list) -> pd.DataFrame:
-    with warehouse.get_connection() as connection:
-        return connection.execute(sql, params).df()
-
-
-def read_features(warehouse: DuckDBResource, application_ids: list[str]) -> pd.DataFrame:
-    if not application_ids:
-        return pd.DataFrame(columns=["application_id", "application_date"])
-    return _read(
-        warehouse,
-        "select * from main.applicant_features "
-        "where application_id in (select unnest(?::varchar[]))",
-        [application_ids],
-    )
-
-
-def read_stored_decisions(warehouse: DuckDBResource, days: list[str]) -> pd.DataFrame:
-    with warehouse.get_connection() as connection:
-        exists = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'scoring' and table_name = 'credit_decisions'"
-        ).fetchone()[0]
-        if not exists:
-            return pd.DataFrame(columns=DECISION_COLUMNS)
-        return connection.execute(
-            "select * from scoring.credit_decisions where strftime(application_date, '%Y-%m-%d') "
-            "in (select unnest(?::varchar[]))",
-            [days],
-        ).df()
-
-
 def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
     return dg.AssetOut(
         key=key,
@@ -111,7 +73,12 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
             "PENDING, SENT), copied to the warehouse for monitoring.",
         ),
     },
-    deps=[FEATURES_KEY],
+    ins={
+        "features": dg.AssetIn(
+            FEATURES_KEY,
+            input_manager_key="warehouse_reader",
+        )
+    },
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
@@ -121,7 +88,7 @@ def credit_decisions(
     config: DecisionConfig,
     taktile: TaktileResource,
     ledger: LedgerResource,
-    warehouse: DuckDBResource,
+    features: pd.DataFrame,
 ) -> Iterator[dg.Output]:
     days = list(context.partition_keys)
     book = ledger.get()
@@ -130,16 +97,15 @@ def credit_decisions(
         context.log.info(f"{reopened} ledger row(s) returned from ERROR to PENDING")
 
     if config.dry_run:
-        pending = book.application_statuses(days)
-        pending_ids = list(pending.loc[pending["status"] == PENDING, "application_id"])
-        requests, unsendable = build_requests(read_features(warehouse, pending_ids), pending_ids)
+        statuses = book.application_statuses(days)
+        pending = list(statuses.loc[statuses["status"] == PENDING, "application_id"])
+        requests, unsendable = build_requests(features, pending)
         context.log.info(
-            f"dry run: {len(requests)} request(s) would be sent, "
-            f"{len(unsendable)} could not be sent"
+            f"dry run: {len(requests)} request(s) would be sent, {len(unsendable)} could not be "
+            "sent; nothing was changed"
         )
-        stored = read_stored_decisions(warehouse, days)
         yield dg.Output(
-            stored,
+            decision_rows([], [], {}),
             "credit_decisions",
             metadata={"dry_run": True, "would_send": len(requests), "unsendable": len(unsendable)},
         )
@@ -147,7 +113,6 @@ def credit_decisions(
         return
 
     token, claimed = book.claim_for_decision(days)
-    features = read_features(warehouse, claimed)
     requests, unsendable = build_requests(features, claimed)
     context.log.info(
         f"claimed {len(claimed)} application(s): sending {len(requests)}, "
@@ -164,7 +129,7 @@ def credit_decisions(
             context.log.info(f"decided {done}/{total}")
 
     started = time.perf_counter()
-    decisions = taktile.decide_many(requests, on_progress=progress)
+    decisions = taktile.decide_many(requests, on_progress=progress) if requests else []
     elapsed = time.perf_counter() - started
     crash_point("decide.after_send")
     failed = [d for d in decisions if not d.ok]
@@ -180,50 +145,36 @@ def credit_decisions(
             token=token,
             stage="decide",
         )
-    dates = (
-        dict(
-            zip(
-                features["application_id"],
-                pd.to_datetime(features["application_date"]).dt.date,
-                strict=True,
-            )
+    dates = dict(
+        zip(
+            features["application_id"],
+            pd.to_datetime(features["application_date"]).dt.date,
+            strict=True,
         )
-        if len(features)
-        else {}
     )
     new = decision_rows(decisions, requests, dates)
-    stored = read_stored_decisions(warehouse, days)
-    merged = merge_decisions(stored, new)
-    outcomes = merged["outcome"].value_counts()
-    decided = len(merged)
+    errors_by_code = pd.Series(
+        [d.error_code for d in failed] + [u.error_code for u in unsendable], dtype="object"
+    ).value_counts()
     yield dg.Output(
-        with_claim(merged, token, new),
+        with_claim(new, token),
         "credit_decisions",
         metadata={
-            "dagster/row_count": decided,
             "claimed": len(claimed),
             "sent": len(requests),
             "new_decisions": len(new),
             "errors": len(failed) + len(unsendable),
-            "errors_by_code": {
-                str(k): int(v)
-                for k, v in pd.Series(
-                    [d.error_code for d in failed] + [u.error_code for u in unsendable]
-                )
-                .value_counts()
-                .items()
-            },
-            "approval_rate": float(outcomes.get("APPROVE", 0) / decided) if decided else 0.0,
-            **{f"outcome_{o.lower()}": int(outcomes.get(o, 0)) for o in OUTCOMES},
+            "errors_by_code": {str(k): int(v) for k, v in errors_by_code.items()},
+            "error_rate": (len(failed) + len(unsendable)) / len(claimed) if claimed else 0.0,
             "taktile": taktile.kind,
             "decide_seconds": round(elapsed, 3),
             "decisions_per_second": round(len(requests) / elapsed, 2) if elapsed > 0 else 0.0,
             "preview": dg.MetadataValue.md(
-                merged.loc[:, ["application_id", "score", "outcome", "credit_limit", "reasons"]]
+                new.loc[:, ["application_id", "score", "outcome", "credit_limit", "reasons"]]
                 .head(10)
                 .to_markdown(index=False)
-                if decided
-                else "no decisions"
+                if len(new)
+                else "no new decisions"
             ),
         },
     )

@@ -1,53 +1,168 @@
-"""The warehouse IO manager for decisions: dagster-duckdb-pandas, plus the ledger step.
+"""The ledger-aware warehouse IO manager for the decisioning assets (DuckDB).
 
-dagster-duckdb-pandas replaces the partition's slice of the table (``partition_expr``) with the
-asset's output. Only after that write succeeds are the applications it carries marked SCORED in
-the ledger (compare-and-set on the run's claim token): a crash before that point leaves them
-SENT, and the next run re-sends them with the same idempotency key and stores the same decision.
+Decisions are money: a stored decision must never be lost, and the ledger must never say
+SCORED for a decision the warehouse does not hold. So each write is one DuckDB transaction that
+only adds or replaces rows by primary key (``credit_decisions``: new decisions are upserted,
+nothing is deleted), and only after it commits are the applications marked SCORED in the
+ledger (compare-and-set on the run's claim token). A crash before that leaves them SENT; the
+next run re-sends them with the same idempotency key and stores the same decision.
+
+``decision_status`` is a snapshot of the ledger, so its slice of days is replaced, also in one
+transaction. DuckDB allows one writer process per file: writes retry on a held lock (bounded),
+and the ``warehouse`` pool keeps runs from contending in the first place.
 """
 
+from dataclasses import dataclass
+
 import dagster as dg
+import duckdb
 import pandas as pd
-from dagster._core.storage.db_io_manager import DbIOManager
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+import stamina
 
 from credit_scoring.crashpoints import crash_point
 from credit_scoring.resources.ledger import LedgerResource
+from credit_scoring.warehouse import connect
 
 #: ``DataFrame.attrs`` keys the decision asset uses to hand its claim over.
 CLAIM_TOKEN = "credit_scoring.claim_token"
-SCORED = "credit_scoring.scored"
 
 
-def with_claim(frame: pd.DataFrame, token: str, scored: pd.DataFrame) -> pd.DataFrame:
-    """Attach the claim token and the (application_id, decision_id) pairs to mark SCORED."""
+@dataclass(frozen=True)
+class WarehouseTable:
+    name: str
+    ddl: str
+    mode: str  # "upsert" (by primary key, never delete) or "replace_days"
+
+
+TABLES = {
+    ("scoring", "credit_decisions"): WarehouseTable(
+        "scoring.credit_decisions",
+        """
+        create table if not exists scoring.credit_decisions (
+            application_id varchar primary key,
+            application_date date not null,
+            decision_id varchar not null,
+            score double not null,
+            outcome varchar not null,
+            credit_limit double,
+            reasons varchar,
+            flow_version varchar,
+            features_hash varchar not null,
+            features varchar not null,
+            requested_at timestamptz not null,
+            decided_at timestamptz not null
+        )""",
+        "upsert",
+    ),
+    ("scoring", "decision_status"): WarehouseTable(
+        "scoring.decision_status",
+        """
+        create table if not exists scoring.decision_status (
+            application_id varchar primary key,
+            application_date date not null,
+            status varchar not null,
+            attempts integer,
+            error_stage varchar,
+            error_code varchar,
+            error_message varchar,
+            decision_id varchar,
+            transactions bigint,
+            updated_at timestamptz
+        )""",
+        "replace_days",
+    ),
+}
+
+
+def with_claim(frame: pd.DataFrame, token: str) -> pd.DataFrame:
+    """Attach the decision claim token: rows of this frame are marked SCORED once stored."""
     frame.attrs[CLAIM_TOKEN] = token
-    frame.attrs[SCORED] = scored.loc[:, ["application_id", "decision_id"]]
     return frame
 
 
-class _LedgerStep(dg.IOManager):
-    def __init__(self, inner: DbIOManager, ledger: LedgerResource) -> None:
-        self.inner = inner
-        self.ledger = ledger
-
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        token = obj.attrs.get(CLAIM_TOKEN)
-        scored = obj.attrs.get(SCORED)
-        self.inner.handle_output(context, obj)
-        crash_point("warehouse.stored_before_ledger")
-        if token and scored is not None and not scored.empty:
-            marked = self.ledger.get().mark_scored(scored, token=token)
-            context.add_output_metadata({"marked_scored": marked})
-
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        return self.inner.load_input(context)
+def _is_lock_conflict(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException | duckdb.TransactionException) and any(
+        text in str(exc).lower() for text in ("lock", "conflict")
+    )
 
 
-class LedgerAwareDuckDBIOManager(DuckDBPandasIOManager):
-    """DuckDBPandasIOManager that closes the decision claim in the ledger after each write."""
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Transactional DuckDB writes for scoring/* assets, the ledger closed after each commit."""
 
+    database: str
     ledger: LedgerResource
 
-    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
-        return _LedgerStep(super().create_io_manager(context), self.ledger)
+    def _table(self, context: dg.OutputContext | dg.InputContext) -> WarehouseTable:
+        return TABLES[tuple(context.asset_key.path)]
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        table = self._table(context)
+        days = list(context.asset_partition_keys)
+        frame = obj.copy()
+        frame.attrs = {}
+        for attempt in stamina.retry_context(
+            on=_is_lock_conflict, attempts=30, timeout=300, wait_initial=0.2, wait_max=3.0
+        ):
+            with attempt:
+                summary = self._write(table, frame, days)
+        crash_point("warehouse.stored_before_ledger")
+        token = obj.attrs.get(CLAIM_TOKEN)
+        marked = 0
+        if token and len(obj):
+            marked = self.ledger.get().mark_scored(
+                obj.loc[:, ["application_id", "decision_id"]], token=token
+            )
+        context.add_output_metadata({**summary, "rows_written": len(obj), "marked_scored": marked})
+
+    def _write(self, table: WarehouseTable, frame: pd.DataFrame, days: list[str]) -> dict:
+        with connect(self.database) as connection:
+            connection.execute("begin transaction")
+            connection.execute("create schema if not exists scoring")
+            connection.execute(table.ddl)
+            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            connection.register("incoming", frame)
+            if table.mode == "replace_days":
+                connection.execute(
+                    f"delete from {table.name} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
+                    "in (select unnest(?::varchar[]))",
+                    [days],
+                )
+                connection.execute(
+                    f"insert into {table.name} ({columns}) select {columns} from incoming"  # noqa: S608
+                )
+            else:
+                connection.execute(
+                    f"insert or replace into {table.name} ({columns}) "  # noqa: S608
+                    f"select {columns} from incoming"
+                )
+            connection.execute("commit")
+            return self._summary(connection, table, days)
+
+    def _summary(
+        self, connection: duckdb.DuckDBPyConnection, table: WarehouseTable, days: list[str]
+    ) -> dict:
+        # table names come from the fixed TABLES registry above, never from input
+        where = "strftime(application_date, '%Y-%m-%d') in (select unnest(?::varchar[]))"
+        count_sql = f"select count(*) from {table.name} where {where}"  # noqa: S608
+        if table.name != "scoring.credit_decisions":
+            return {"dagster/row_count": int(connection.execute(count_sql, [days]).fetchone()[0])}
+        outcome_sql = f"select outcome, count(*) from {table.name} where {where} group by 1"  # noqa: S608
+        counts = {str(o): int(n) for o, n in connection.execute(outcome_sql, [days]).fetchall()}
+        total = sum(counts.values())
+        return {
+            "dagster/row_count": total,
+            "approval_rate": counts.get("APPROVE", 0) / total if total else 0.0,
+            "outcome_approve": counts.get("APPROVE", 0),
+            "outcome_review": counts.get("REVIEW", 0),
+            "outcome_decline": counts.get("DECLINE", 0),
+        }
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        table = self._table(context)
+        days = list(context.asset_partition_keys)
+        with connect(self.database) as connection:
+            return connection.execute(
+                f"select * from {table.name} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
+                "in (select unnest(?::varchar[]))",
+                [days],
+            ).df()

@@ -100,7 +100,7 @@ def test_applications_asset_materializes_one_partition_and_reports_rejects(tmp_p
     )
     monkeypatch.setenv("CREDIT_SCORING_APPLICATIONS", str(path))
     from credit_scoring.assets.applications import applications
-    from credit_scoring.resources import build_resources
+    from credit_scoring.resources.bindings import build_resources
 
     result = dg.materialize([applications], partition_key="2026-10-05", resources=build_resources())
 

@@ -16,7 +16,7 @@ from credit_scoring.lake.storage import LakeStore
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring.reconcile import reconcile
-from credit_scoring.resources import build_resources
+from credit_scoring.resources.bindings import build_resources
 from credit_scoring.resources.flinks import FlinksResource
 from credit_scoring.settings import load_settings
 from credit_scoring_tests.fakes import (

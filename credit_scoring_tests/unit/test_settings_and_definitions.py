@@ -48,7 +48,7 @@ def test_relative_home_is_made_absolute(monkeypatch, tmp_path):
 
 def test_flinks_resource_reads_secrets_through_envvar(monkeypatch):
     monkeypatch.setenv("FLINKS_API_KEY", "k-123")
-    from credit_scoring.resources import build_flinks_resource
+    from credit_scoring.resources.bindings import build_flinks_resource
 
     resource = build_flinks_resource()
     # the configured value is an EnvVar reference, so Dagster never stores the secret itself
