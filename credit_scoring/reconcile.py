@@ -113,7 +113,10 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     both = silver_keys.merge(ledger_keys, how="outer", indicator=True)
     report.silver_without_ledger_row = int((both["_merge"] == "left_only").sum())
     report.ledger_without_silver_row = int((both["_merge"] == "right_only").sum())
-    for row in both.loc[both["_merge"] != "both"].head(5).itertuples(index=False):
-        side = "silver only" if row._merge == "left_only" else "ledger only"
-        report.examples.append(f"{side}: {row.application_id} / {row.transaction_id}")
+    odd = both.loc[both["_merge"] != "both"].head(5)
+    for app, tid, where in zip(
+        odd["application_id"], odd["transaction_id"], odd["_merge"], strict=True
+    ):
+        side = "silver only" if where == "left_only" else "ledger only"
+        report.examples.append(f"{side}: {app} / {tid}")
     return report

@@ -69,7 +69,7 @@ def silver(
     batch = standardise(bronze, stored)
     context.log.info(
         f"{len(bronze)} response(s), {batch.bronze_transactions} bronze transaction(s): "
-        f"{len(batch.transactions)} new, {batch.already_in_silver} already in silver, "
+        f"{batch.new_transactions} new, {batch.already_in_silver} already in silver, "
         f"{batch.duplicates_collapsed} duplicate copies collapsed, {len(batch.rejected)} "
         f"rejected {batch.rule_counts or ''}"
     )
@@ -100,7 +100,7 @@ def silver(
             "dagster/row_count": len(batch.transactions),
             "applications_processed": len(processed),
             "bronze_transactions": batch.bronze_transactions,
-            "new": len(batch.transactions),
+            "new": batch.new_transactions,
             "skipped_already_present": batch.already_in_silver,
             "duplicates_collapsed": batch.duplicates_collapsed,
             "rejected": len(batch.rejected),

@@ -66,10 +66,17 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 f"{table.path}: rows for partition(s) {sorted(unexpected)} outside this run's "
                 f"range {days[0]}..{days[-1]}"
             )
-        totals = {"rows_new": 0, "rows_already_present": 0, "files_written": 0, "bytes": 0}
+        totals = {
+            "rows_new": 0,
+            "rows_already_present": 0,
+            "files_written": 0,
+            "bytes": 0,
+            "stale_temp_files_removed": 0,
+        }
         for day in days:
             part = obj.loc[obj["partition_date"].astype(str) == day]
             with ledger.lock(f"{table.path}/{day}"):
+                totals["stale_temp_files_removed"] += store.sweep_temporaries(table, day)
                 new, present, written = self._merge_partition(store, table, day, part)
                 crash_point("lake.renamed_before_ledger", table.path)
                 self._update_ledger(table, ledger, day, part, obj)

@@ -65,6 +65,23 @@ class LakeStore:
             return schema.empty_table().to_pandas()
         return pa.concat_tables(tables).to_pandas()
 
+    def sweep_temporaries(self, table: LakeTable, day: str) -> int:
+        """Delete temporary files a killed writer left in the partition; returns how many.
+
+        Only call it while holding the partition's lock: then no live writer is mid-write, so
+        every temporary file there belongs to a dead one. Readers never see them either way
+        (they read ``data.parquet`` only); this keeps the lake tidy for people who look.
+        """
+        if not self.is_local:
+            return 0
+        folder = self.partition_file(table, day).parent
+        if not folder.exists():
+            return 0
+        leftovers = list(folder.glob(f".{FILE_NAME}.*.tmp"))
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return len(leftovers)
+
     def write(self, table: LakeTable, day: str, frame: pd.DataFrame) -> int:
         """Replace the partition's file with ``frame`` atomically; returns bytes written."""
         arrow = to_arrow(frame, table)

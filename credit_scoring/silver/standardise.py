@@ -32,6 +32,11 @@ class SilverBatch:
     already_in_silver: int
 
     @property
+    def new_transactions(self) -> int:
+        """Transactions not yet in silver (the rest are re-confirmed, not duplicated)."""
+        return len(self.transactions) - self.already_in_silver
+
+    @property
     def rule_counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.rejected["rule"].value_counts().items()}
 
@@ -56,7 +61,9 @@ def standardise(
 
     ``existing``: silver rows already stored for these applications (application_id,
     transaction_id, content_hash). A transaction already there with the same content is counted
-    as already present; with different content it is quarantined as a conflict.
+    as already present and still returned, so that the IO manager (which keeps stored rows and
+    adds only new keys) registers it in the ledger if an earlier run died between writing silver
+    and the ledger; with different content it is quarantined as a conflict.
     Every bronze transaction ends in exactly one of the returned transactions (possibly
     collapsed with an identical copy, or matching an identical stored row) or rejects.
     """
@@ -90,9 +97,10 @@ def standardise(
         + " is already in silver with different content; the new copy is quarantined",
     )
 
-    valid = frame.loc[rule.isna() & ~already]
+    valid = frame.loc[rule.isna()]
     collapsed = int(valid.duplicated(["application_id", "transaction_id"]).sum())
     valid = valid.drop_duplicates(["application_id", "transaction_id"], keep="first")
+    already_present = int(already.loc[valid.index].sum())
     transactions = pd.DataFrame(
         {
             "application_id": valid["application_id"],
@@ -173,5 +181,5 @@ def standardise(
         rejected=rejected.loc[:, SILVER_REJECTED_TRANSACTIONS.names],
         bronze_transactions=len(frame),
         duplicates_collapsed=collapsed,
-        already_in_silver=int(already.sum()),
+        already_in_silver=already_present,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
 from credit_scoring.applications import read_applications_csv, validate_applications
 from credit_scoring.resources.flinks import FlinksResource
 from credit_scoring_tests.conftest import SAMPLE_DATA
+from mock_api.generator import GenerateConfig, generate
 
 pytestmark = pytest.mark.integration
 
@@ -58,18 +61,34 @@ def test_every_sample_application_is_fetched_with_two_calls_each(mock_server):
     assert stats["transactions_served"] == transactions_in(results) > 0
 
 
-def test_year_of_history_is_requested_by_default_and_windows_follow_the_pull_date(mock_server):
-    logins = sample_logins()[:3]
-    year = resource(mock_server.base_url).fetch_many(logins)
-    quarter = resource(mock_server.base_url, days_of_transactions="Days90").fetch_many(logins)
+def test_year_of_history_is_requested_by_default_and_windows_follow_the_pull_date(
+    mock_server_factory, tmp_path
+):
+    # the committed sample keeps ~100 days per applicant; this needs more than 90
+    generate(
+        GenerateConfig(
+            applications=3,
+            start_date=date(2026, 10, 5),
+            days=1,
+            seed=11,
+            out=tmp_path,
+            history_days=200,
+            workers=1,
+        ),
+        progress=False,
+    )
+    server = mock_server_factory(tmp_path)
+    logins = list(pd.read_csv(tmp_path / "applications.csv")["login_id"])
+    year = resource(server.base_url).fetch_many(logins)
+    quarter = resource(server.base_url, days_of_transactions="Days90").fetch_many(logins)
+
+    def dates(result) -> pd.Series:
+        # the sample holds a few malformed dates on purpose (served raw; silver rejects them)
+        raw = [t["Date"] for a in result.parsed()["Accounts"] for t in a["Transactions"]]
+        return pd.to_datetime(pd.Series(raw), format="%Y-%m-%d", errors="coerce").dropna()
 
     for long, short in zip(year, quarter, strict=True):
-        long_dates = pd.to_datetime(
-            [t["Date"] for a in long.parsed()["Accounts"] for t in a["Transactions"]]
-        )
-        short_dates = pd.to_datetime(
-            [t["Date"] for a in short.parsed()["Accounts"] for t in a["Transactions"]]
-        )
+        long_dates, short_dates = dates(long), dates(short)
         assert len(short_dates) < len(long_dates)
         assert (short_dates.max() - short_dates.min()).days <= 90
 

@@ -104,6 +104,7 @@ def test_overlapping_ranges_in_two_processes_fetch_each_application_once(
 def test_dagster_cli_materializes_a_partition_and_a_partition_range(server, tmp_path):
     days = sample_days()
     env = pipeline_env(tmp_path, server.base_url)
+    (tmp_path / "dagster_home").mkdir()  # the CLI requires an existing DAGSTER_HOME
     select = (
         "applications,bronze/flinks_accounts_detail,silver/accounts,silver/transactions,"
         "silver/rejected_transactions"

@@ -150,8 +150,10 @@ def test_a_copy_conflicting_with_stored_silver_is_quarantined_and_identical_is_s
 
     second = standardise(changed, stored)
 
-    assert second.transactions.empty
+    # the identical copy is handed on again (the IO manager keeps the stored row) but not new
+    assert second.transactions["transaction_id"].tolist() == ["t1"]
     assert second.already_in_silver == 1
+    assert second.new_transactions == 0
     assert second.rejected["rule"].tolist() == ["duplicate_id_conflict"]
     assert "already in silver" in second.rejected["message"].item()
 
