@@ -81,7 +81,7 @@ _TYPE_KEYWORDS: tuple[tuple[str, str], ...] = (
 
 
 def account_category(export_account_type: str) -> str:
-    """Map the export's ``Account Type`` to the Flinks ``Category`` (unknown values pass through)."""
+    """Map the export's ``Account Type`` to a Flinks ``Category`` (unknown ones pass through)."""
     value = (export_account_type or "").strip()
     return ACCOUNT_TYPE_TO_CATEGORY.get(value, value or "Other")
 
