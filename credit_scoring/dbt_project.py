@@ -28,6 +28,16 @@ def dbt_env() -> dict[str, str]:
     return {**os.environ, HOME_VAR: str(load_settings().home)}
 
 
+def export_dbt_environment() -> None:
+    """Make this process's environment what dbt needs before dagster-dbt spawns it.
+
+    dagster-dbt hands dbt this process's environment; the profile and the lake sources read
+    ``CREDIT_SCORING_HOME``, which must therefore be set and absolute (it defaults to
+    ``.credit_scoring`` in the repository when unset).
+    """
+    os.environ[HOME_VAR] = str(load_settings().home)
+
+
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     """Parse the project if no manifest exists yet; returns the manifest path."""
     project.prepare_if_dev()

@@ -1,4 +1,4 @@
-"""The code location: assembles assets and resources; holds no logic of its own."""
+"""The code location: assembles assets, checks and resources; holds no logic of its own."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ import dagster as dg
 
 from credit_scoring.assets.applications import applications
 from credit_scoring.assets.bronze import flinks_accounts_detail
+from credit_scoring.assets.dbt import dbt_features, dbt_monitoring
+from credit_scoring.assets.decisions import credit_decisions
 from credit_scoring.assets.silver import silver
 from credit_scoring.checks import bronze_silver_reconciliation, flinks_error_rate
 from credit_scoring.resources.bindings import build_resources
 
 defs = dg.Definitions(
-    assets=[applications, flinks_accounts_detail, silver],
+    assets=[
+        applications,
+        flinks_accounts_detail,
+        silver,
+        dbt_features,
+        credit_decisions,
+        dbt_monitoring,
+    ],
     asset_checks=[flinks_error_rate, bronze_silver_reconciliation],
     resources=build_resources(),
 )

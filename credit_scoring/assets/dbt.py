@@ -1,7 +1,11 @@
-"""The dbt_analytics models as partitioned Dagster assets (features, monitoring)."""
+"""The dbt_analytics models as partitioned Dagster assets: features, then decision monitoring.
+
+Two ``@dbt_assets`` over one project, because the decision asset sits between them:
+``applicant_features`` (dbt) -> ``scoring/credit_decisions`` (Python) -> ``decision_monitoring``
+(dbt). Each runs ``dbt build`` over the run's application-date window, passed as ``--vars``.
+"""
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,34 +17,51 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from credit_scoring.dbt_project import dbt_env, dbt_project, ensure_manifest
+from credit_scoring.dbt_project import dbt_project, ensure_manifest, export_dbt_environment
 from credit_scoring.partitions import daily_partitions
 from credit_scoring.pools import WAREHOUSE_POOL
 
+#: dbt selection of the decision-monitoring models (they read the stored decisions).
+MONITORING_SELECTION = "tag:decisioning"
 
-def dbt_build_args(window: dg.TimeWindow) -> list[str]:
-    """``dbt build`` over the application dates of ``window`` ([start, end), as dates)."""
-    variables = {
+
+def dbt_vars(window: dg.TimeWindow) -> dict[str, str]:
+    """The application-date window ``[min_date, max_date)`` of a partition window, as dates."""
+    return {
         "min_date": window.start.date().isoformat(),
         "max_date": window.end.date().isoformat(),
     }
-    return ["build", "--vars", json.dumps(variables, sort_keys=True)]
+
+
+def dbt_build_args(window: dg.TimeWindow) -> list[str]:
+    """``dbt build`` over the application dates of ``window`` (a day or a backfill range)."""
+    return ["build", "--vars", json.dumps(dbt_vars(window), sort_keys=True)]
 
 
 class CreditScoringDbtTranslator(DagsterDbtTranslator):
-    """Groups that read as the architecture; kinds and owners on every dbt asset."""
+    """Groups that read as the architecture, owners, and the partition column for readers."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props.get("resource_type") == "source":
             return None
-        path = dbt_resource_props.get("original_file_path", "")
-        name = dbt_resource_props.get("name", "")
-        if "decision" in name:
+        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        group = (meta.get("dagster") or {}).get("group")
+        if group:
+            return group
+        if "decisioning" in (dbt_resource_props.get("tags") or []):
             return "decisioning"
-        return "analytics" if path.startswith(("models", "seeds")) else None
+        return "analytics"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:credit-risk"]
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        columns = dbt_resource_props.get("columns") or {}
+        if "application_date" in columns:
+            # lets dagster-duckdb read exactly a partition's slice of the model
+            metadata["partition_expr"] = "application_date"
+        return metadata
 
 
 translator = CreditScoringDbtTranslator(
@@ -48,16 +69,41 @@ translator = CreditScoringDbtTranslator(
 )
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    args = dbt_build_args(context.partition_time_window)
+    context.log.info(f"dbt {' '.join(args)}")
+    export_dbt_environment()
+    yield from dbt.cli(args, context=context).stream()
+
+
 @dbt_assets(
     manifest=ensure_manifest(),
     project=dbt_project,
+    exclude=MONITORING_SELECTION,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     pool=WAREHOUSE_POOL,
+    name="dbt_features",
 )
-def dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    args = dbt_build_args(context.partition_time_window)
-    context.log.info(f"dbt {' '.join(args)}")
-    os.environ.update(dbt_env())
-    yield from dbt.cli(args, context=context).stream()
+def dbt_features(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Staging, intermediate and the applicant_features mart for the run's days."""
+    yield from _build(context, dbt)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    select=MONITORING_SELECTION,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+    name="dbt_monitoring",
+)
+def dbt_monitoring(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """decision_monitoring for the run's days, after the decisions are stored."""
+    yield from _build(context, dbt)
+
+
+__all__ = ["dbt_build_args", "dbt_features", "dbt_monitoring", "dbt_vars"]
