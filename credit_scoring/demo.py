@@ -1,72 +1,172 @@
-"""`make demo`: start the mock Flinks API, fetch every sample application, print a summary.
+"""`make demo`: the whole asset graph on the sample data, against the mock APIs, with a summary.
 
-It runs on the embedded default (the sample data under ``data/``) and always stops the
-server it started, even when interrupted.
+It starts the mock server (Flinks and Taktile's decide endpoint, over real HTTP), runs every
+asset for the sample application days as one Dagster run (recorded in ``DAGSTER_HOME`` under
+``CREDIT_SCORING_HOME``, so ``make dev`` shows it), then prints what happened: the ledger, the
+reconciliation, a few feature rows and the decisions. Running it again is a no-op re-run: the
+ledger says everything is done, so nothing is fetched or decided twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
 from credit_scoring.applications import read_applications_csv, validate_applications
-from credit_scoring.flinks.client import FetchResult
-from credit_scoring.resources.flinks import FlinksResource
-from credit_scoring.settings import REPO_ROOT, load_settings
+from credit_scoring.settings import (
+    FLINKS_BASE_URL_VAR,
+    REPO_ROOT,
+    TAKTILE_BASE_URL_VAR,
+    load_settings,
+)
 from mock_api.process import running_mock_server
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+FEATURE_PREVIEW = [
+    "application_id",
+    "nsf_count_90d",
+    "total_inflow_90d",
+    "total_outflow_90d",
+    "avg_daily_balance_90d",
+    "days_negative_90d",
+    "employer_income_monthly",
+    "history_days",
+]
 
-def summarise(results: list[FetchResult], applications: pd.DataFrame) -> pd.DataFrame:
-    """One row per application: accounts, transactions, outcome and fetch time."""
-    rows = []
-    for app, result in zip(applications.itertuples(index=False), results, strict=True):
-        accounts = result.parsed().get("Accounts") or [] if result.ok else []
-        rows.append(
-            {
-                "application": app.application_id,
-                "date": app.application_date.isoformat(),
-                "accounts": len(accounts),
-                "transactions": sum(len(a.get("Transactions") or []) for a in accounts),
-                "status": "ok" if result.ok else result.error_code,
-                "http_calls": result.http_calls,
-                "fetch_s": round(result.elapsed_seconds, 3),
-            }
-        )
-    return pd.DataFrame(rows)
+
+def _section(title: str) -> None:
+    print(f"\n## {title}\n")
+
+
+def _table(frame: pd.DataFrame) -> None:
+    print(frame.to_markdown(index=False, floatfmt=",.2f") if len(frame) else "(no rows)")
+
+
+def _warehouse(sql: str) -> pd.DataFrame:
+    from credit_scoring.warehouse import connect
+
+    with connect(str(load_settings().warehouse_path)) as connection:
+        return connection.sql(sql).df()
 
 
 def main() -> int:
     settings = load_settings()
-    data_dir = REPO_ROOT / "data"
     raw = read_applications_csv(settings.applications_path)
     applications, rejects = validate_applications(raw)
+    days = sorted(applications["partition_date"].unique())
     print(
-        f"applications: {len(applications)} valid, {len(rejects)} rejected "
-        f"({settings.applications_path})"
+        f"{len(applications)} applications over {days[0]}..{days[-1]} from "
+        f"{settings.applications_path} ({len(rejects)} malformed rows rejected); "
+        f"state in {settings.home}"
     )
-    with running_mock_server(Path(data_dir)) as server:
-        print(f"mock Flinks API: {server.base_url} (data: {data_dir})")
-        flinks = FlinksResource(base_url=server.base_url, customer_id=settings.flinks_customer_id)
+    with running_mock_server(REPO_ROOT / "data") as server:
+        # the real HTTP clients for both APIs, pointed at the mock, unless configured otherwise
+        os.environ.setdefault(FLINKS_BASE_URL_VAR, server.base_url)
+        os.environ.setdefault(TAKTILE_BASE_URL_VAR, server.base_url)
+        print(
+            f"mock Flinks + Taktile API on {server.base_url}; "
+            f"Flinks -> {os.environ[FLINKS_BASE_URL_VAR]}, "
+            f"Taktile -> {os.environ[TAKTILE_BASE_URL_VAR]}"
+        )
+        from credit_scoring.runner import run
+
+        log_path = settings.home / "logs" / f"demo-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        print(
+            f"running the whole graph for {days[0]}...{days[-1]} as one Dagster run "
+            f"(dbt's output goes to {log_path}) ..."
+        )
         started = time.perf_counter()
-        results = flinks.fetch_many(applications["login_id"])
+        with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = run(days[0], days[-1], run_config=QUIET, raise_on_error=False)
         elapsed = time.perf_counter() - started
         stats = server.stats()
-    table = summarise(results, applications)
-    print()
-    print(table.to_markdown(index=False))
-    transactions = int(table["transactions"].sum())
-    print()
     print(
-        f"{len(table)} applications, {int(table['accounts'].sum())} accounts, "
-        f"{transactions} transactions fetched in {elapsed:.2f}s "
-        f"({transactions / elapsed:,.0f} transactions/s); "
-        f"{int((table['status'] != 'ok').sum())} failed; "
-        f"mock served {sum(stats.get('requests', {}).values())} requests"
+        f"run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} in {elapsed:.1f}s; "
+        f"the mock answered {stats['requests'].get('Authorize', 0)} Flinks logins, "
+        f"{stats['transactions_served']:,} transactions, {stats['decisions']} decisions "
+        f"({stats['decision_repeats']} repeats)"
     )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure and event.event_specific_data is not None:
+                print(event.message, file=sys.stderr)
+        print("the run failed: see the errors above, or the run in the UI (make dev)")
+        return 1
+    _summary(days)
     return 0
+
+
+def _summary(days: list[str]) -> None:
+    from credit_scoring.lake.storage import LakeStore
+    from credit_scoring.ledger import Ledger
+    from credit_scoring.reconcile import reconcile
+
+    settings = load_settings()
+    ledger = Ledger(settings.ledger_url)
+    _section("Ledger (scoring_status): transactions and applications per day and status")
+    _table(ledger.status_counts(days))
+
+    _section("Reconciliation: bronze transactions = silver + quarantined, silver = ledger")
+    store = LakeStore(settings.lake_root)
+    reports = [reconcile(store, ledger, day) for day in days]
+    _table(
+        pd.DataFrame(
+            [
+                {
+                    "day": r.partition,
+                    "bronze": r.bronze_transactions,
+                    "silver": r.in_silver,
+                    "quarantined": r.in_rejects,
+                    "missing": r.missing,
+                    "in both": r.in_both,
+                    "ledger rows": r.ledger_rows,
+                    "verdict": "OK" if r.ok else "MISMATCH",
+                }
+                for r in reports
+            ]
+        )
+    )
+
+    _section("Features (applicant_features, first rows)")
+    _table(
+        _warehouse(
+            # the column names are this module's constant, not input
+            f"select {', '.join(FEATURE_PREVIEW)} from applicant_features order by 1 limit 6"  # noqa: S608
+        )
+    )
+
+    _section("Decisions by outcome")
+    _table(
+        _warehouse(
+            "select outcome, count(*) as applications, round(avg(score)) as avg_score, "
+            "sum(credit_limit) as total_limit from scoring.credit_decisions "
+            "group by 1 order by 1"
+        )
+    )
+    _section("Decisions (a few, with adverse-action reasons)")
+    _table(
+        _warehouse(
+            "select application_id, score, outcome, credit_limit, reasons, decision_id "
+            "from scoring.credit_decisions order by outcome desc, application_id limit 8"
+        )
+    )
+    _section("Monitoring (decision_monitoring)")
+    _table(
+        _warehouse(
+            "select strftime(application_date, '%Y-%m-%d') as day, applications, approved, "
+            "review, declined, approval_rate, avg_score, errors, pending "
+            "from decision_monitoring order by 1"
+        )
+    )
+    print(
+        "\nRun `make demo` again: nothing is fetched or decided twice. "
+        "`make dev` opens the Dagster UI with this run in its history."
+    )
 
 
 if __name__ == "__main__":

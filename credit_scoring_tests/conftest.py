@@ -26,9 +26,7 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
-@pytest.fixture
-def mock_server_factory() -> Iterator[Callable[..., MockServer]]:
-    """Start real mock servers (own process group, free port); all are stopped at teardown."""
+def _server_factory() -> Iterator[Callable[..., MockServer]]:
     servers: list[MockServer] = []
 
     def start(data_dir: Path = SAMPLE_DATA, *args: str) -> MockServer:
@@ -39,6 +37,18 @@ def mock_server_factory() -> Iterator[Callable[..., MockServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def mock_server_factory() -> Iterator[Callable[..., MockServer]]:
+    """Start real mock servers (own process group, free port); all are stopped at teardown."""
+    yield from _server_factory()
+
+
+@pytest.fixture(scope="module")
+def mock_server_module_factory() -> Iterator[Callable[..., MockServer]]:
+    """The same, for servers a whole test module shares."""
+    yield from _server_factory()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The mock's Flask app: the Flinks endpoints plus health and test-control routes.
+"""The mock's Flask app: the Flinks endpoints, Taktile's decide, health and test-control routes.
 
 Everything (data, sessions, counters, fault sequences) is in memory, so the app must be served by
 ONE process with as many threads as needed (``python -m mock_api`` does that with waitress).
@@ -30,6 +30,7 @@ from mock_api.behaviour import (
 )
 from mock_api.flinks_routes import register_flinks
 from mock_api.store import Store, load_store
+from mock_api.taktile_routes import register_taktile
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def create_app(data_dir: Path | str, config: MockConfig | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     install_behaviour(app, Behaviour(config))
     register_flinks(app, store, config)
+    register_taktile(app)
     _register_control_routes(app, store)
     _register_error_handlers(app)
     return app

@@ -1,9 +1,9 @@
 """Switches that make the mock behave like a real, imperfect API, and the counters that prove it.
 
-Every API endpoint (Flinks today, a Taktile-shaped one later) is wrapped by :func:`api_endpoint`,
-which applies, in order: request counting, added latency, the API-key check, and deterministic
-transient faults. Endpoints only supply a name, how to find the fault key of a request, and the
-shape of their error bodies.
+Every API endpoint (Flinks, and the Taktile-shaped decide endpoint) is wrapped by
+:func:`api_endpoint`, which applies, in order: request counting, added latency, the API-key
+check, and deterministic transient faults. Endpoints only supply a name, how to find the fault
+key of a request, and the shape of their error bodies.
 
 Faults are deterministic so that a test can prove "everything succeeds through retries": whether
 the n-th call of an endpoint for a key faults, and how, is a pure function of (seed, endpoint,
@@ -37,11 +37,17 @@ logger = logging.getLogger(__name__)
 FAULT_KINDS: tuple[str, ...] = ("500", "retry_later", "too_many_requests", "drop", "slow")
 
 #: Faults answered with an error instead of the endpoint's answer: (status, code, message).
-_ERROR_FAULTS: dict[str, tuple[int, str, str]] = {
+ErrorFaults = dict[str, tuple[int, str, str]]
+FLINKS_ERROR_FAULTS: ErrorFaults = {
     "500": (500, "INTERNAL_ERROR", "an internal error occurred; retry the request"),
     "retry_later": (503, "RETRY_LATER", "the service is busy; retry later"),
     # Flinks really sends its rate-limit answer as a 401.
     "too_many_requests": (401, "TOO_MANY_REQUESTS", "too many requests; slow down and retry"),
+}
+#: The same faults as a standard HTTP API (Taktile) answers them: rate limits are 429.
+HTTP_ERROR_FAULTS: ErrorFaults = {
+    **FLINKS_ERROR_FAULTS,
+    "too_many_requests": (429, "TOO_MANY_REQUESTS", "rate limit exceeded; slow down and retry"),
 }
 
 _EXTENSION = "mock_api.behaviour"
@@ -115,6 +121,9 @@ class Stats:
             self._pending_answers = 0
             self._logins: set[str] = set()
             self._transactions = 0
+            self._decisions = 0
+            self._decided_entities: set[str] = set()
+            self._decision_repeats = 0
 
     def request(self, endpoint: str) -> None:
         with self._lock:
@@ -138,6 +147,14 @@ class Stats:
             self._logins.add(login_id)
             self._transactions += transactions
 
+    def decided(self, entity_id: str) -> None:
+        """Record a decision answered for ``entity_id`` (a repeat if it was decided before)."""
+        with self._lock:
+            self._decisions += 1
+            if entity_id in self._decided_entities:
+                self._decision_repeats += 1
+            self._decided_entities.add(entity_id)
+
     def snapshot(self) -> dict[str, Any]:
         """The ``/_mock/stats`` body.
 
@@ -152,6 +169,9 @@ class Stats:
                 "pending_answers": self._pending_answers,
                 "distinct_logins_served": len(self._logins),
                 "transactions_served": self._transactions,
+                "decisions": self._decisions,
+                "distinct_entities_decided": len(self._decided_entities),
+                "decision_repeats": self._decision_repeats,
             }
 
 
@@ -297,12 +317,14 @@ def api_endpoint(
     *,
     fault_key: Callable[[], str] | None = None,
     error_body: ErrorBody = flinks_error_body,
+    error_faults: ErrorFaults = FLINKS_ERROR_FAULTS,
 ) -> Callable[[Callable[P, Any]], Callable[P, Response]]:
     """Wrap a view with the behaviour switches and counters.
 
     ``name`` is the endpoint's name in ``/_mock/stats`` and in fault draws; ``fault_key``
     returns the business key whose calls are counted for faults (it must not raise);
-    ``error_body`` shapes the errors the wrapper answers itself (api key, faults).
+    ``error_body`` shapes the errors the wrapper answers itself (api key, faults), and
+    ``error_faults`` says which status each error fault answers with.
     """
 
     def decorate(view: Callable[P, Any]) -> Callable[P, Response]:
@@ -326,8 +348,8 @@ def api_endpoint(
                 if fault is not None:
                     behaviour.stats.fault(fault)
                     logger.info("injected fault %s on %s for %s", fault, name, key)
-            if fault in _ERROR_FAULTS:
-                status, code, message = _ERROR_FAULTS[fault]
+            if fault in error_faults:
+                status, code, message = error_faults[fault]
                 return json_response(error_body(status, code, message), status)
             if fault == "slow":
                 time.sleep(config.slow_ms / 1000)
