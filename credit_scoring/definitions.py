@@ -9,8 +9,8 @@ from credit_scoring.assets.bronze import flinks_accounts_detail
 from credit_scoring.assets.dbt import dbt_features, dbt_monitoring
 from credit_scoring.assets.decisions import credit_decisions
 from credit_scoring.assets.silver import silver
-from credit_scoring.checks import bronze_silver_reconciliation, flinks_error_rate
-from credit_scoring.resources.bindings import build_resources
+from credit_scoring.checks import run_checks
+from credit_scoring.resources.bindings import build_executor, build_resources
 
 defs = dg.Definitions(
     assets=[
@@ -21,6 +21,7 @@ defs = dg.Definitions(
         credit_decisions,
         dbt_monitoring,
     ],
-    asset_checks=[flinks_error_rate, bronze_silver_reconciliation],
+    asset_checks=run_checks,
     resources=build_resources(),
+    executor=build_executor(),
 )

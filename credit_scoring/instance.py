@@ -1,4 +1,18 @@
-"""The local Dagster instance: DAGSTER_HOME under CREDIT_SCORING_HOME, and its dagster.yaml."""
+"""The local Dagster instance: DAGSTER_HOME under CREDIT_SCORING_HOME, and its dagster.yaml.
+
+``make dev``, ``make demo`` and the tests write the same ``dagster.yaml``:
+
+- telemetry off;
+- the ``warehouse`` pool (every step that opens DuckDB: dbt, decisions, their checks) limited
+  to one step at a time across all runs, so overlapping runs and backfills queue for the
+  single-writer warehouse instead of failing on its file lock;
+- a run queue (the daemon launches at most four runs at once; more wait, in order);
+- run monitoring, so a run whose process died (OOM, kill -9) is marked failed and its pool
+  slot is given back instead of blocking every later run.
+
+Production instances (PostgreSQL storage, Kubernetes or Celery run launchers) set the same
+``concurrency`` and ``run_monitoring`` blocks in their own dagster.yaml.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +21,44 @@ from pathlib import Path
 
 import dagster as dg
 
+from credit_scoring.pools import WAREHOUSE_POOL
 from credit_scoring.settings import load_settings
 
-DAGSTER_YAML = """\
+DAGSTER_YAML = f"""\
 # Local instance settings for this checkout (written by credit_scoring.instance).
 telemetry:
   enabled: false
+concurrency:
+  pools:
+    # steps in the "{WAREHOUSE_POOL}" pool (DuckDB allows one writer) run one at a time
+    default_limit: 1
+    granularity: op
+  runs:
+    max_concurrent_runs: 4
+run_queue:
+  dequeue_interval_seconds: 2
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 20
+  max_resume_run_attempts: 0
+  free_slots_after_run_end_seconds: 15
 """
+
+
+def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
+    """Write this project's ``dagster.yaml`` into ``home`` (kept if present, unless asked)."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if overwrite or not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    return config
 
 
 def ensure_dagster_home() -> Path:
     """Use DAGSTER_HOME if set, else ``$CREDIT_SCORING_HOME/dagster_home``; create its yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or load_settings().dagster_home)
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    write_dagster_yaml(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -25,6 +25,8 @@ TAKTILE_API_KEY_VAR = "TAKTILE_API_KEY"
 TAKTILE_FLOW_SLUG_VAR = "TAKTILE_FLOW_SLUG"
 LEDGER_URL_VAR = "CREDIT_SCORING_LEDGER_URL"
 LAKE_URL_VAR = "CREDIT_SCORING_LAKE_URL"
+EXECUTOR_VAR = "CREDIT_SCORING_EXECUTOR"
+EXECUTORS = ("in_process", "multiprocess")
 
 DEFAULT_START_DATE = "2020-01-01"
 #: Where `make dev` and `make demo` start the mock when nothing else is configured.
@@ -48,6 +50,7 @@ class Settings:
 
     lake_root: str
     ledger_url: str
+    executor: str = "in_process"
 
     @property
     def warehouse_path(self) -> Path:
@@ -92,6 +95,16 @@ def parse_base_url(raw: str, variable: str) -> str:
     return raw.rstrip("/")
 
 
+def parse_executor(raw: str) -> str:
+    """``in_process`` (one process per run: the cheapest on one machine) or ``multiprocess``."""
+    if raw not in EXECUTORS:
+        raise SettingsError(
+            f"{EXECUTOR_VAR}={raw!r} is not an executor: use one of {', '.join(EXECUTORS)} "
+            "(Kubernetes and Celery executors are set in the deployment's own definitions)"
+        )
+    return raw
+
+
 def load_settings() -> Settings:
     """Read and validate the settings from the environment (cheap; call it where needed)."""
     home_raw = _read(HOME_VAR)
@@ -114,4 +127,5 @@ def load_settings() -> Settings:
             _read(FLINKS_BASE_URL_VAR) or DEFAULT_FLINKS_BASE_URL, FLINKS_BASE_URL_VAR
         ),
         flinks_customer_id=_read(FLINKS_CUSTOMER_ID_VAR) or DEFAULT_FLINKS_CUSTOMER_ID,
+        executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
     )

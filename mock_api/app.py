@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from mock_api.behaviour import (
@@ -30,7 +30,7 @@ from mock_api.behaviour import (
 )
 from mock_api.flinks_routes import register_flinks
 from mock_api.store import Store, load_store
-from mock_api.taktile_routes import register_taktile
+from mock_api.taktile_routes import TAKTILE_PREFIX, register_taktile, taktile_error_body
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +78,21 @@ def _register_control_routes(app: Flask, store: Store) -> None:
         return json_response({"status": "reset"})
 
 
+def _error_body(status: int, code: str, message: str) -> dict:
+    """The error shape of the API the path belongs to: Taktile's ``detail`` or Flinks'."""
+    if request.path.startswith(TAKTILE_PREFIX):
+        return taktile_error_body(status, code, message)
+    return flinks_error_body(status, code, message)
+
+
 def _register_error_handlers(app: Flask) -> None:
-    """Unknown paths, wrong methods and unexpected errors answer JSON in the Flinks shape too."""
+    """Unknown paths, wrong methods and unexpected errors answer JSON in the API's own shape."""
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         status = error.code or 500
         code = (error.name or "ERROR").upper().replace(" ", "_")
-        response = json_response(flinks_error_body(status, code, error.description or ""), status)
+        response = json_response(_error_body(status, code, error.description or ""), status)
         for name, value in error.get_headers():
             if name.lower() == "allow":  # a 405 says which methods would work
                 response.headers[name] = value
@@ -95,5 +102,5 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception) -> Response:
         logger.exception("unexpected error while answering a request")
         return json_response(
-            flinks_error_body(500, "INTERNAL_ERROR", "an unexpected error occurred"), 500
+            _error_body(500, "INTERNAL_ERROR", "an unexpected error occurred"), 500
         )

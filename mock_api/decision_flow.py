@@ -66,12 +66,21 @@ def _band(value: float, bands: list[tuple[float, int]], otherwise: int) -> int:
     return otherwise
 
 
+#: Largest magnitude a feature may have: far beyond any real bank figure, small enough that the
+#: scorecard's arithmetic (sums, products) stays finite.
+MAX_MAGNITUDE = 1e12
+
+
 def _number(features: Mapping[str, Any], name: str, default: float | None = None) -> float | None:
     value = features.get(name, default)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidFeatures(f"feature {name!r} must be a finite number, got {value!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise InvalidFeatures(
+            f"feature {name!r}={value!r} is implausibly large (more than {MAX_MAGNITUDE:g})"
+        )
     return float(value)
 
 

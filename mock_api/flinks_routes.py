@@ -212,7 +212,7 @@ def _detail_request(body: dict[str, Any], login: Login) -> DetailRequest:
     date_from = _optional_date(body, "DateFrom")
     date_to = _optional_date(body, "DateTo")
     days = body.get("DaysOfTransactions")
-    if days is not None and days not in DAYS_OF_TRANSACTIONS:
+    if days is not None and (not isinstance(days, str) or days not in DAYS_OF_TRANSACTIONS):
         raise _invalid(
             f"DaysOfTransactions {orjson.dumps(days).decode()} is not one of "
             f"{', '.join(DAYS_OF_TRANSACTIONS)}"

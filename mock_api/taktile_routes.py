@@ -22,7 +22,8 @@ from flask import Blueprint, Flask, Response, request
 from mock_api import decision_flow
 from mock_api.behaviour import HTTP_ERROR_FAULTS, api_endpoint, current_behaviour, json_response
 
-taktile = Blueprint("taktile", __name__, url_prefix="/run/api/v1/flows/<slug>")
+TAKTILE_PREFIX = "/run/api/v1/flows/"
+taktile = Blueprint("taktile", __name__, url_prefix=TAKTILE_PREFIX + "<slug>")
 
 
 def taktile_error_body(status: int, code: str, message: str) -> dict[str, Any]:

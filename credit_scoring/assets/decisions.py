@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -47,8 +48,16 @@ class DecisionConfig(dg.Config):
     )
 
 
+#: Yesterday's decisions are expected by 09:00 UTC (the daily schedule starts at 06:00): the UI
+#: shows the asset as stale, and alerts can fire, when no run has refreshed it by then.
+DECISIONS_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 9 * * *", lower_bound_delta=timedelta(hours=9), timezone="UTC"
+)
+
+
 def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
     return dg.AssetOut(
+        freshness_policy=DECISIONS_FRESHNESS,
         key=key,
         io_manager_key="warehouse_io_manager",
         group_name="decisioning",

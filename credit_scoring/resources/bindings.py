@@ -7,6 +7,9 @@
 - Ledger: ``CREDIT_SCORING_LEDGER_URL`` (default: SQLite under ``CREDIT_SCORING_HOME``).
 - Lake: ``CREDIT_SCORING_LAKE_URL`` (default: ``$CREDIT_SCORING_HOME/lake``).
 - Warehouse: DuckDB at ``$CREDIT_SCORING_HOME/warehouse.duckdb``.
+- Executor: ``CREDIT_SCORING_EXECUTOR``: ``in_process`` (default: a run is one process, so a
+  whole-graph run pays Python's and Dagster's start-up once, not once per step) or
+  ``multiprocess`` (steps in parallel processes, at most two at a time).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from credit_scoring.resources.taktile import (
     MockTaktileResource,
     TaktileResource,
 )
+from credit_scoring.resources.warehouse import WarehouseResource
 from credit_scoring.settings import (
     FLINKS_API_KEY_VAR,
     FLINKS_BASE_URL_VAR,
@@ -73,6 +77,14 @@ def build_taktile_resource() -> TaktileResource:
     )
 
 
+def build_executor(settings: Settings | None = None) -> dg.ExecutorDefinition:
+    """The executor every job of the code location uses, from ``CREDIT_SCORING_EXECUTOR``."""
+    settings = settings or load_settings()
+    if settings.executor == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": 2})
+    return dg.in_process_executor
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     """Every resource the code location binds, chosen from the environment."""
     settings = settings or load_settings()
@@ -85,6 +97,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         "ledger": ledger,
         "lake": lake,
         "lake_io_manager": LakeIOManager(lake=lake, ledger=ledger),
+        "warehouse": WarehouseResource(database=warehouse),
         # decisions are written transactionally and close the ledger claim after each commit
         "warehouse_io_manager": WarehouseIOManager(database=warehouse, ledger=ledger),
         # dbt models are read slice by slice (partition_expr) through dagster-duckdb-pandas
@@ -100,6 +113,8 @@ __all__ = [
     "LedgerResource",
     "MockTaktileResource",
     "TaktileResource",
+    "WarehouseResource",
+    "build_executor",
     "build_flinks_resource",
     "build_resources",
     "build_taktile_resource",
