@@ -1,7 +1,11 @@
-"""`make dev`: the mock Flinks API and the Dagster UI together; Ctrl-C stops both.
+"""`make dev`: the mock APIs and the Dagster UI (webserver + daemon) together.
 
-Each child runs in its own process group so stopping it reaches every process it spawned
-(``dagster dev`` starts a webserver, a daemon and code servers) and nothing else.
+- The mock server answers both Flinks and Taktile's decide endpoint, so the pipeline's real
+  HTTP clients run (unless ``FLINKS_BASE_URL`` / ``TAKTILE_BASE_URL`` point elsewhere).
+- ``DAGSTER_HOME`` is ``$CREDIT_SCORING_HOME/dagster_home``: run history survives restarts. Its
+  ``dagster.yaml`` is (re)written from :mod:`credit_scoring.instance`.
+- Every child runs in its own process group; Ctrl-C (or SIGTERM) stops each group, TERM then
+  KILL after a grace period, so no webserver, daemon or code server is left behind.
 """
 
 from __future__ import annotations
@@ -13,8 +17,14 @@ import subprocess
 import sys
 import time
 
-from credit_scoring.instance import ensure_dagster_home
-from credit_scoring.settings import REPO_ROOT, load_settings
+from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.settings import (
+    FLINKS_BASE_URL_VAR,
+    HOME_VAR,
+    REPO_ROOT,
+    TAKTILE_BASE_URL_VAR,
+    load_settings,
+)
 from mock_api.process import start_mock_server, stop_process_group
 
 
@@ -25,21 +35,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    dagster_home = ensure_dagster_home()
+    dagster_home = settings.dagster_home
+    write_dagster_yaml(dagster_home, overwrite=True)
     mock = start_mock_server(REPO_ROOT / "data", port=args.mock_port)
-    print(f"mock Flinks API on {mock.base_url}", flush=True)
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),
-        "CREDIT_SCORING_HOME": str(settings.home),
-        "FLINKS_BASE_URL": os.environ.get("FLINKS_BASE_URL", mock.base_url),
+        HOME_VAR: str(settings.home),
+        FLINKS_BASE_URL_VAR: os.environ.get(FLINKS_BASE_URL_VAR, mock.base_url),
+        TAKTILE_BASE_URL_VAR: os.environ.get(TAKTILE_BASE_URL_VAR, mock.base_url),
     }
+    print(
+        f"mock Flinks + Taktile API on {mock.base_url}\n"
+        f"  Flinks  -> {env[FLINKS_BASE_URL_VAR]}\n  Taktile -> {env[TAKTILE_BASE_URL_VAR]}\n"
+        f"DAGSTER_HOME={dagster_home}",
+        flush=True,
+    )
     ui = subprocess.Popen(
         [
             os.path.join(os.path.dirname(sys.executable), "dagster"),
             "dev",
-            "-m",
-            "credit_scoring.definitions",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
             "--host",
             "127.0.0.1",
             "--port",
@@ -49,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         env=env,
         start_new_session=True,
     )
-    print(f"Dagster UI on http://127.0.0.1:{args.ui_port} (Ctrl-C stops everything)", flush=True)
+    print(
+        f"Dagster UI on http://127.0.0.1:{args.ui_port} (ready in about 15 s; "
+        "Ctrl-C stops everything)",
+        flush=True,
+    )
 
     stopping = False
 
