@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: setup manifest demo dev test lint format lock clean
+.PHONY: setup manifest chromium demo dev test bench docs lint format lock clean
 
 setup: $(STAMP)
 
@@ -33,8 +33,24 @@ demo: setup manifest
 dev: setup manifest
 	$(BIN)/python -m credit_scoring.devserver
 
-test: setup manifest
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Chromium from Debian's packages (for the browser test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: setup manifest chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# dbt's documentation site for the features and monitoring models (target/ in dbt_analytics).
+docs: setup manifest
+	cd dbt_analytics && CREDIT_SCORING_HOME=$(CURDIR)/.credit_scoring ../$(BIN)/dbt docs generate \
+		--project-dir . --profiles-dir . --empty-catalog
+	@echo "open dbt_analytics/target/index.html (or: cd dbt_analytics && ../$(BIN)/dbt docs serve --profiles-dir .)"
+
+# Figures for one generated day of 1,000 applications (not part of make test).
+bench: setup manifest
+	$(BIN)/python -m bench.figures
 
 lint: setup
 	$(BIN)/ruff check .

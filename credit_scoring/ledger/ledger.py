@@ -561,43 +561,33 @@ class Ledger:
         return token, won
 
     def mark_scored(self, decisions: pd.DataFrame, *, token: str) -> int:
-        """SENT -> SCORED for this claim's applications (``application_id``, ``decision_id``)."""
+        """SENT -> SCORED for this claim's applications (``application_id``, ``decision_id``).
+
+        Returns the number of ledger rows changed (applications and their transactions).
+        """
         if decisions.empty:
             return 0
         now = utcnow()
-        s = scoring_status
         params = [
             {"app": str(a), "b_decision_id": str(d), "token": token, "now": now}
             for a, d in zip(decisions["application_id"], decisions["decision_id"], strict=True)
         ]
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                s.update()
-                .where(
-                    s.c.application_id == sa.bindparam("app"),
-                    s.c.claim_token == sa.bindparam("token"),
-                    s.c.status == SENT,
-                )
-                .values(
-                    status=SCORED,
-                    decision_id=sa.bindparam("b_decision_id"),
-                    updated_at=sa.bindparam("now"),
-                    error_stage=None,
-                    error_code=None,
-                    error_message=None,
-                ),
-                params,
-            )
-        return result.rowcount or 0
+        closed = {"error_stage": None, "error_code": None, "error_message": None}
+        return self._close_claim(params, token=token, status=SCORED, now=now, values=closed)
 
     def mark_errors(self, errors: pd.DataFrame, *, token: str, stage: str = "decide") -> int:
         """SENT -> ERROR for this claim's applications (``application_id``, code, message)."""
         if errors.empty:
             return 0
         now = utcnow()
-        s = scoring_status
         params = [
-            {"app": str(a), "code": str(c), "message": str(m)[:2000], "token": token, "now": now}
+            {
+                "app": str(a),
+                "b_error_code": str(c),
+                "b_error_message": str(m)[:2000],
+                "token": token,
+                "now": now,
+            }
             for a, c, m in zip(
                 errors["application_id"],
                 errors["error_code"],
@@ -605,24 +595,83 @@ class Ledger:
                 strict=True,
             )
         ]
+        return self._close_claim(params, token=token, status=ERROR, now=now, stage=stage)
+
+    def _close_claim(
+        self,
+        params: list[dict[str, Any]],
+        *,
+        token: str,
+        status: str,
+        now: datetime,
+        stage: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> int:
+        """Close applications of one claim, then all their transactions in one statement.
+
+        The application rows are updated by primary key (one row each, with its own decision id
+        or error); the transactions follow their application row with a single set-based UPDATE
+        per claim, copying its outcome, so the cost does not grow with one query per
+        application over a large transaction table.
+        """
+        s = scoring_status
+        app_values: dict[str, Any] = {"status": status, "updated_at": sa.bindparam("now")}
+        if status == SCORED:
+            app_values["decision_id"] = sa.bindparam("b_decision_id")
+            app_values.update(values or {})
+        else:
+            app_values.update(
+                error_stage=stage,
+                error_code=sa.bindparam("b_error_code"),
+                error_message=sa.bindparam("b_error_message"),
+            )
+        owner = s.alias("application_row")
+        closed_apps = sa.select(owner.c.application_id).where(
+            owner.c.claim_token == token,
+            owner.c.transaction_id == APPLICATION_ROW,
+            owner.c.status == status,
+        )
+
+        def copied(column: str) -> sa.ScalarSelect[Any]:
+            return (
+                sa.select(owner.c[column])
+                .where(
+                    owner.c.application_id == s.c.application_id,
+                    owner.c.transaction_id == APPLICATION_ROW,
+                )
+                .scalar_subquery()
+            )
+
         with self.engine.begin() as conn:
-            result = conn.execute(
+            apps = conn.execute(
                 s.update()
                 .where(
                     s.c.application_id == sa.bindparam("app"),
+                    s.c.transaction_id == APPLICATION_ROW,
                     s.c.claim_token == sa.bindparam("token"),
                     s.c.status == SENT,
                 )
-                .values(
-                    status=ERROR,
-                    error_stage=stage,
-                    error_code=sa.bindparam("code"),
-                    error_message=sa.bindparam("message"),
-                    updated_at=sa.bindparam("now"),
-                ),
+                .values(**app_values),
                 params,
             )
-        return result.rowcount or 0
+            transactions = conn.execute(
+                s.update()
+                .where(
+                    s.c.claim_token == token,
+                    s.c.status == SENT,
+                    s.c.transaction_id != APPLICATION_ROW,
+                    s.c.application_id.in_(closed_apps),
+                )
+                .values(
+                    status=status,
+                    updated_at=now,
+                    decision_id=copied("decision_id"),
+                    error_stage=copied("error_stage"),
+                    error_code=copied("error_code"),
+                    error_message=copied("error_message"),
+                )
+            )
+        return (apps.rowcount or 0) + (transactions.rowcount or 0)
 
     def retry_errors(
         self, partition_dates: Iterable[str], application_ids: Sequence[str] | None = None
