@@ -39,9 +39,12 @@ def export_dbt_environment() -> None:
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Parse the project if no manifest exists yet; returns the manifest path."""
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    """Parse the project if no manifest exists yet, or always under ``dagster dev``.
+
+    ``DbtProject.prepare_if_dev`` would do the latter but looks for ``dbt`` on PATH, which an
+    un-activated virtualenv does not provide; the venv's own dbt is used instead.
+    """
+    if os.environ.get("DAGSTER_IS_DEV_CLI") or not project.manifest_path.exists():
         subprocess.run(
             [
                 DBT_EXECUTABLE,

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     mock = start_mock_server(REPO_ROOT / "data", port=args.mock_port)
     env = {
         **os.environ,
+        # the venv's tools (dbt) for every process dagster dev starts, activated or not
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
         "DAGSTER_HOME": str(dagster_home),
         HOME_VAR: str(settings.home),
         FLINKS_BASE_URL_VAR: os.environ.get(FLINKS_BASE_URL_VAR, mock.base_url),

@@ -1,0 +1,275 @@
+"""The Dagster UI in a real browser: the lineage is there, a click materialises a day, checks pass.
+
+Starts what `make dev` starts - the mock APIs and `dagster dev` (webserver + daemon) - on free
+loopback ports with a temporary CREDIT_SCORING_HOME and DAGSTER_HOME, drives Debian's Chromium
+through Playwright, and saves screenshots (``CREDIT_SCORING_SCREENSHOTS`` names a folder to keep
+them in; the README's images come from this test).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.settings import REPO_ROOT
+from credit_scoring_tests.conftest import SAMPLE_DATA
+from mock_api.process import stop_process_group
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DAY = "2026-10-05"
+GROUPS = ["ingestion", "silver", "analytics", "decisioning"]
+ASSETS = [
+    "applications",
+    "bronze/flinks_accounts_detail",
+    "silver/transactions",
+    "int_transactions_categorized",
+    "applicant_features",
+    "scoring/credit_decisions",
+    "decision_monitoring",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DagsterUI:
+    base_url: str
+    home: Path
+    process: subprocess.Popen
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = httpx.post(
+            f"{self.base_url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            timeout=30,
+        )
+        response.raise_for_status()
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+LOCATION_STATUS = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def wait_until_loaded(ui: DagsterUI, log: Path, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if ui.process.poll() is not None:
+            raise AssertionError(f"dagster dev exited:\n{log.read_text()[-4000:]}")
+        try:
+            entries = ui.graphql(LOCATION_STATUS)["workspaceOrError"]["locationEntries"]
+            last = entries
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                kinds = {e["locationOrLoadError"]["__typename"] for e in entries}
+                assert kinds == {"RepositoryLocation"}, entries
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"the code location did not load: {last}\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory, mock_server_module_factory) -> Iterator[DagsterUI]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it from Debian's packages")
+    home = tmp_path_factory.mktemp("ui_home")
+    write_dagster_yaml(home / "dagster_home")
+    server = mock_server_module_factory(SAMPLE_DATA)
+    port = free_port()
+    env = {
+        **os.environ,
+        "CREDIT_SCORING_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster_home"),
+        "FLINKS_BASE_URL": server.base_url,
+        "TAKTILE_BASE_URL": server.base_url,
+        "CREDIT_SCORING_APPLICATIONS": str(SAMPLE_DATA / "applications.csv"),
+    }
+    log = home / "dagster-dev.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("dagster")),
+                "dev",
+                "-w",
+                str(REPO_ROOT / "workspace.yaml"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = DagsterUI(f"http://127.0.0.1:{port}", home, process)
+    try:
+        started = time.monotonic()
+        wait_until_loaded(running, log)
+        print(f"dagster dev usable after {time.monotonic() - started:.1f}s")
+        yield running
+    finally:
+        stop_process_group(process, grace_seconds=15)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium_profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    keep = os.environ.get("CREDIT_SCORING_SCREENSHOTS")
+    folder = Path(keep) if keep else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def dismiss_community_dialog(page) -> None:
+    """A fresh DAGSTER_HOME greets with a 'Join the Dagster community' dialog."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=5000)
+    except Exception:  # the dialog only shows on a fresh DAGSTER_HOME
+        return
+    skip.click()
+
+
+RUNS = """
+{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }
+"""
+CHECKS = """
+query($runId: ID!) { logsForRun(runId: $runId, limit: 5000) {
+  ... on EventConnection { events { __typename
+    ... on AssetCheckEvaluationEvent { evaluation { checkName success assetKey { path } } } } } } }
+"""
+
+
+def test_materialising_a_day_from_the_asset_graph_runs_the_whole_graph_and_passes_checks(
+    ui, browser, shots
+):
+    page = browser.new_page()
+    try:
+        materialise_a_day_by_clicking(ui, page, shots)
+    except Exception:
+        page.screenshot(path=str(shots / "failure.png"))
+        raise
+
+
+def materialise_a_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
+    # every asset of the lineage is in the catalog
+    page.goto(f"{ui.base_url}/assets", wait_until="networkidle")
+    dismiss_community_dialog(page)
+    for key in ASSETS:
+        # the catalog shows a key's path as "bronze / flinks_accounts_detail"
+        page.get_by_text(key.replace("/", " / "), exact=True).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(shots / "catalog.png"))
+
+    # the global lineage, groups expanded: it reads as the architecture
+    page.goto(f"{ui.base_url}/asset-groups", wait_until="networkidle")
+    for group in GROUPS:
+        page.get_by_text(group, exact=True).first.wait_for(timeout=60_000)
+    page.mouse.click(1100, 250, button="right")
+    page.get_by_role("menuitem", name="Expand all groups").click()
+    page.get_by_text("applicant_features", exact=True).first.wait_for(timeout=30_000)
+    page.get_by_text("credit_decisions", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "lineage.png"))
+
+    # one partition of the whole graph, by clicking
+    page.get_by_role("button", name="Materialize all").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    partitions = dialog.locator("input[type=text]").first
+    partitions.click()
+    partitions.fill(DAY)
+    partitions.press("Enter")
+    dialog.get_by_text("1 partition", exact=True).wait_for(timeout=30_000)
+    dialog.get_by_role("button", name="Launch 1 run").click()
+
+    run = wait_for_run(ui, timeout=300)
+    assert run["status"] == "SUCCESS", run
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags.get("dagster/partition") == DAY
+
+    page.goto(f"{ui.base_url}/runs/{run['runId']}", wait_until="networkidle")
+    page.get_by_text("Success").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "run.png"))
+
+    events = ui.graphql(CHECKS, {"runId": run["runId"]})["logsForRun"]["events"]
+    evaluations = [
+        e["evaluation"] for e in events if e["__typename"] == "AssetCheckEvaluationEvent"
+    ]
+    names = {e["checkName"] for e in evaluations}
+    assert {
+        "bronze_silver_reconciliation",
+        "flinks_error_rate",
+        "decisions_are_valid_and_match_the_ledger",
+        "taktile_error_rate",
+        "assert_features_within_physical_bounds",
+    } <= names
+    failed = [e for e in evaluations if not e["success"]]
+    assert not failed, failed
+
+
+def wait_for_run(ui: DagsterUI, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = ui.graphql(RUNS)["runsOrError"]["results"]
+        finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+        if finished:
+            return finished[0]
+        time.sleep(2)
+    raise AssertionError(f"no run finished within {timeout:.0f}s: {runs}")
+
+
+def test_screenshots_are_small_enough_to_commit(shots):
+    for name in ("lineage.png", "run.png"):
+        path = shots / name
+        assert path.exists(), name
+        assert path.stat().st_size < 600_000, (name, path.stat().st_size)
