@@ -1,6 +1,6 @@
 # Credit scoring code location: the commands a newcomer runs.
 #   make demo   run the pipeline end to end on the sample data and print a summary
-#   make test   run the whole test suite (unit + integration)
+#   make test   run the whole test suite (unit, integration, browser)
 #   make dev    start the mock API and the Dagster UI together (Ctrl-C stops both)
 
 SHELL := /bin/bash

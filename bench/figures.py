@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -98,23 +97,33 @@ def run_graph(
     }
     target = ["--partition", start] if start == end else ["--range", f"{start}...{end}"]
     selection = [arg for group in groups or () for arg in ("--select", group)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rss_file = home.parent / f"rss-{time.monotonic_ns()}.json"
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "credit_scoring.runner", *target, *selection],
+        [
+            sys.executable,
+            "-m",
+            "bench.peak_rss",
+            str(rss_file),
+            "credit_scoring.runner",
+            *target,
+            *selection,
+        ],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if completed.returncode != 0:
         raise RuntimeError(completed.stdout[-3000:] + completed.stderr[-3000:])
+    rss = json.loads(rss_file.read_text())
     return {
         "seconds": round(elapsed, 2),
-        "peak_rss_mb": round(max(peak_kb, before) / 1024) if peak_kb > before else None,
+        "peak_rss_mb": rss["self_mb"],
+        "peak_rss_dbt_mb": rss["children_mb"],
         "stages": stage_seconds(home),
+        "throughput": throughput(home),
     }
 
 
@@ -129,6 +138,26 @@ def stage_seconds(home: Path) -> dict[str, float]:
         for s in stats
         if s.end_time and s.start_time and s.step_key in STAGES
     }
+
+
+def throughput(home: Path) -> dict[str, float]:
+    """What the run itself reported: fetch and decide rates from its materialisation metadata."""
+    os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
+    wanted = {
+        ("bronze", "flinks_accounts_detail"): "applications_per_second",
+        ("scoring", "credit_decisions"): "decisions_per_second",
+    }
+    found: dict[str, float] = {}
+    with dg.DagsterInstance.get() as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            materialization = record.asset_materialization
+            field = wanted.get(tuple(materialization.asset_key.path))
+            if field and field in materialization.metadata:
+                found[f"{'/'.join(materialization.asset_key.path)} {field}"] = (
+                    materialization.metadata[field].value
+                )
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
