@@ -135,13 +135,44 @@ def _connect(bronze: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+#: JSON text flattened per DuckDB pass. DuckDB cannot spill JSON work to disk: one pass over a
+#: day of 1,000 applications (803,676 transactions) peaked at 6.6 GB; 8 MB slices peak at
+#: 2.6 GB (mostly the result frames) in the same time, and smaller slices only get slower.
+BATCH_PAYLOAD_BYTES = 8 * 1024 * 1024
+
+
+def payload_batches(bronze: pd.DataFrame, limit: int = BATCH_PAYLOAD_BYTES) -> list[pd.DataFrame]:
+    """Consecutive slices of ``bronze`` whose payloads add up to at most ``limit`` characters
+    (a single larger response is a slice of its own)."""
+    sizes = bronze["payload"].str.len().fillna(0).to_numpy()
+    batches, start, total = [], 0, 0
+    for end, size in enumerate(sizes):
+        if end > start and total + size > limit:
+            batches.append(bronze.iloc[start:end])
+            start, total = end, 0
+        total += size
+    if start < len(bronze):
+        batches.append(bronze.iloc[start:])
+    return batches
+
+
 def flatten(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(accounts, transactions, unreadable responses) from bronze responses."""
-    connection = _connect(bronze)
-    try:
-        accounts = connection.sql(ACCOUNTS_SQL).df()
-        transactions = connection.sql(FLATTEN_SQL).df()
-        unreadable = connection.sql(UNREADABLE_SQL).df()
-    finally:
-        connection.close()
-    return accounts, transactions, unreadable
+    """(accounts, transactions, unreadable responses) from bronze responses, slice by slice."""
+    parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    for batch in payload_batches(bronze, BATCH_PAYLOAD_BYTES) or [bronze]:
+        connection = _connect(batch)
+        try:
+            parts.append(
+                (
+                    connection.sql(ACCOUNTS_SQL).df(),
+                    connection.sql(FLATTEN_SQL).df(),
+                    connection.sql(UNREADABLE_SQL).df(),
+                )
+            )
+        finally:
+            connection.close()
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(  # type: ignore[return-value]
+        pd.concat([part[i] for part in parts], ignore_index=True) for i in range(3)
+    )

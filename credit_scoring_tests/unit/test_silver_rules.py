@@ -176,3 +176,31 @@ def test_zero_transactions_is_fine():
     assert batch.transactions.empty
     assert batch.rejected.empty
     assert len(batch.accounts) == 1
+
+
+def test_responses_are_flattened_in_slices_of_bounded_payload():
+    from credit_scoring.silver.flatten import payload_batches
+
+    frame = pd.DataFrame({"payload": ["x" * 40, "x" * 40, "x" * 40, "x" * 200, "x" * 10]})
+
+    batches = payload_batches(frame, limit=100)
+
+    assert [list(b.index) for b in batches] == [[0, 1], [2], [3], [4]]
+    assert sum(len(b) for b in batches) == len(frame)
+
+
+def test_slicing_does_not_change_what_silver_gets(monkeypatch):
+    import credit_scoring.silver.flatten as flatten_module
+
+    bronze = pd.DataFrame(
+        [response(f"A{i}", [tx(f"t{j}", credit=float(j + 1)) for j in range(3)]) for i in range(5)]
+    )
+    whole = standardise(bronze)
+    monkeypatch.setattr(flatten_module, "BATCH_PAYLOAD_BYTES", 1)
+    sliced = standardise(bronze)
+
+    pd.testing.assert_frame_equal(
+        whole.transactions.drop(columns=["fetched_at"]),
+        sliced.transactions.drop(columns=["fetched_at"]),
+    )
+    assert len(sliced.transactions) == 15
