@@ -4,8 +4,13 @@
 
 - telemetry off;
 - the ``warehouse`` pool (every step that opens DuckDB: dbt, decisions, their checks) limited
-  to one step at a time across all runs, so overlapping runs and backfills queue for the
-  single-writer warehouse instead of failing on its file lock;
+  to one run at a time, so overlapping runs and backfills launched from the UI, schedules and
+  sensors wait in the run queue for the single-writer warehouse instead of failing on its file
+  lock. The granularity is the run, not the step: a step slot held by a run that was killed
+  (OOM, kill -9) would block every later run's warehouse steps until freed by hand, whereas a
+  queued run only waits for runs the instance still considers in progress (and run
+  monitoring fails dead ones). Runs started outside the queue (CLI, ``materialize()``) are not
+  limited; they wait for DuckDB's file lock with bounded retries instead;
 - a run queue (the daemon launches at most four runs at once; more wait, in order);
 - run monitoring, so a run whose process died (OOM, kill -9) is marked failed and its pool
   slot is given back instead of blocking every later run.
@@ -30,9 +35,9 @@ telemetry:
   enabled: false
 concurrency:
   pools:
-    # steps in the "{WAREHOUSE_POOL}" pool (DuckDB allows one writer) run one at a time
+    # runs with steps in the "{WAREHOUSE_POOL}" pool (DuckDB allows one writer): one at a time
     default_limit: 1
-    granularity: op
+    granularity: run
   runs:
     max_concurrent_runs: 4
 run_queue:
