@@ -1,7 +1,7 @@
 """The dbt project handle, and making sure its manifest exists before assets are built.
 
-``@dbt_assets`` reads ``manifest.json`` when the code location loads. ``dagster dev``
-regenerates it (``prepare_if_dev``); ``make test``/``make demo`` run ``dbt parse`` first; and
+``@dbt_assets`` reads ``manifest.json`` when the code location loads. Under ``dagster dev`` it
+is regenerated here with the venv's dbt; ``make test``/``make demo`` run ``dbt parse`` first; and
 a fresh checkout loaded any other way parses once here instead of failing with a missing file.
 """
 
@@ -35,7 +35,7 @@ def export_dbt_environment() -> None:
     ``CREDIT_SCORING_HOME``, which must therefore be set and absolute (it defaults to
     ``.credit_scoring`` in the repository when unset).
     """
-    os.environ[HOME_VAR] = str(load_settings().home)
+    os.environ.update(dbt_env())
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
