@@ -1,6 +1,7 @@
 # Credit scoring code location: the commands a newcomer runs.
 #   make demo   run the pipeline end to end on the sample data and print a summary
-#   make test   run the whole test suite (unit, integration, browser)
+#   make test   run the whole test suite (unit, integration, reliability, browser)
+#   make reliability  the reliability suite alone, with its report table
 #   make dev    start the mock API and the Dagster UI together (Ctrl-C stops both)
 
 SHELL := /bin/bash
@@ -10,8 +11,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
+# Test processes in parallel (pytest-xdist); most tests wait on real servers, dbt and runs.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: setup manifest chromium demo dev test bench docs lint format lock clean
+.PHONY: setup manifest chromium demo dev test reliability bench docs lint format lock clean
 
 setup: $(STAMP)
 
@@ -40,7 +44,12 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test: setup manifest chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# The reliability suite alone (faults, crashes, concurrency, bad input, secrets), then its
+# table: scenario, faults injected, recovered, recorded as ERROR, rows lost, duplicates.
+reliability: setup manifest
+	$(PYTEST) -m reliability $(PYTEST_ARGS)
 
 # dbt's documentation site for the features and monitoring models (target/ in dbt_analytics).
 docs: setup manifest
@@ -62,7 +71,7 @@ format: setup
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock: setup
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes \
 		--quiet -o requirements.lock
 
 clean:

@@ -1,20 +1,25 @@
-"""Measure the pipeline on generated data: fetch throughput, each stage of one run, a re-run,
-and the dbt step of a 30-day single-run backfill.
+"""``make bench``: the whole graph at three sizes, against the download floor and a dlt peer.
 
-    .venv/bin/python -m bench.figures [--applications 1000] [--out bench/results]
+    .venv/bin/python -m bench.figures [--sizes 125,625,2500] [--backfill-days 30] [--smoke]
 
-Steps (each against the real mock server over HTTP, waitress with 16 threads):
+For each size (applications in one day, each with a year of history: about 800 transactions
+per application, so 125/625/2,500 applications are about 100k/500k/2M transactions), against
+the real mock server over HTTP (waitress, one process: its fault and request counters are
+in-process state, 16 threads):
 
-1. generate one application day of N applications with a year of history each;
-2. fetch every login with the Flinks client (concurrency 16) and throw the payloads away;
-3. run the whole graph for that day in one process (``python -m credit_scoring.runner``), with
-   the HTTP Taktile client against the mock: wall time, peak RSS, and each stage's time from
-   Dagster's own step events;
-4. run it again (everything done: nothing may be fetched or decided);
-5. spread the same number of applications over 30 days and time one single-run backfill of the
-   ingestion and dbt feature steps.
+1. the floor: the same payloads downloaded with plain httpx at the pipeline's concurrency and
+   thrown away (``bench.floor``);
+2. the whole graph for that day in one process (``python -m credit_scoring.runner``) with the
+   HTTP Taktile client: per stage the wall time (Dagster's step events), transactions per
+   second and peak RSS (sampled every 100 ms over the process and its dbt children), and the
+   same for the whole run;
+3. the same day again, everything done: its time, and the Flinks and Taktile calls it made;
+4. the peer: ingestion done with dlt (``bench.peer_dlt``), when dlt is installed.
 
-Writes ``<out>/figures-<date>.json`` and prints a markdown table.
+Then the smallest size spread over ``--backfill-days`` days: one single-run backfill against
+one run per day, same data. Writes ``bench/results/<date>.json``, ``<date>.md`` (the tables)
+and ``<date>.png`` (time against size per stage). ``--smoke`` runs a tiny size with a 2-day
+backfill, for the test suite.
 """
 
 from __future__ import annotations
@@ -32,20 +37,24 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from credit_scoring.resources.flinks import FlinksResource
+from bench import report
 from credit_scoring.settings import REPO_ROOT
 from mock_api.generator import GenerateConfig, generate
 from mock_api.process import running_mock_server
 
 DAY = date(2026, 9, 14)
+CUSTOMER_ID = "bench"
+CONCURRENCY = 16
+#: Dagster step -> the stage it is reported under; every other step is an asset check.
 STAGES = {
-    "applications": "applications",
+    "applications": "fetch + bronze",
     "bronze__flinks_accounts_detail": "fetch + bronze",
     "silver": "silver + ledger",
     "dbt_features": "dbt features",
     "credit_decisions": "decide + store",
     "dbt_monitoring": "dbt monitoring",
 }
+FLINKS_ENDPOINTS = ("Authorize", "GetAccountsDetail", "GetAccountsDetailAsync")
 
 
 def generate_day(out: Path, applications: int, days: int, start: date) -> int:
@@ -63,141 +72,194 @@ def generate_day(out: Path, applications: int, days: int, start: date) -> int:
     return int(summary.rows)
 
 
-def fetch_floor(base_url: str, data: Path) -> dict:
-    logins = list(pd.read_csv(data / "applications.csv")["login_id"])
-    flinks = FlinksResource(base_url=base_url, customer_id="bench", concurrency=16)
-    started = time.perf_counter()
-    results = flinks.fetch_many(logins)
-    elapsed = time.perf_counter() - started
-    transactions = sum(
-        len(account.get("Transactions") or [])
-        for result in results
-        for account in result.parsed().get("Accounts", [])
-    )
+def runner_env(home: Path, base_url: str, data: Path) -> dict[str, str]:
     return {
-        "logins": len(logins),
-        "failed": sum(not r.ok for r in results),
-        "transactions": transactions,
-        "seconds": round(elapsed, 2),
-        "transactions_per_second": round(transactions / elapsed),
-        "applications_per_second": round(len(logins) / elapsed, 1),
-    }
-
-
-def run_graph(
-    home: Path, base_url: str, data: Path, start: str, end: str, groups: list[str] | None = None
-) -> dict:
-    env = {
         **os.environ,
         "CREDIT_SCORING_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster_home"),
         "FLINKS_BASE_URL": base_url,
+        "FLINKS_CUSTOMER_ID": CUSTOMER_ID,
         "TAKTILE_BASE_URL": base_url,
         "CREDIT_SCORING_APPLICATIONS": str(data / "applications.csv"),
+        "CREDIT_SCORING_START_DATE": "2025-01-01",
     }
+
+
+def run_graph(home: Path, base_url: str, data: Path, start: str, end: str) -> dict:
+    """One whole-graph run in its own process: wall time, samples of its memory, step stats."""
     target = ["--partition", start] if start == end else ["--range", f"{start}...{end}"]
-    selection = [arg for group in groups or () for arg in ("--select", group)]
-    rss_file = home.parent / f"rss-{time.monotonic_ns()}.json"
-    started = time.perf_counter()
+    home.mkdir(parents=True, exist_ok=True)
+    rss_file = home / f"rss-{time.monotonic_ns()}.json"
+    started = time.time()
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.peak_rss",
-            str(rss_file),
-            "credit_scoring.runner",
-            *target,
-            *selection,
-        ],
-        env=env,
+        [sys.executable, "-m", "bench.peak_rss", str(rss_file), "credit_scoring.runner", *target],
+        env=runner_env(home, base_url, data),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.time() - started
     if completed.returncode != 0:
         raise RuntimeError(completed.stdout[-3000:] + completed.stderr[-3000:])
     rss = json.loads(rss_file.read_text())
-    return {
-        "seconds": round(elapsed, 2),
-        "peak_rss_mb": rss["self_mb"],
-        "peak_rss_dbt_mb": rss["children_mb"],
-        "stages": stage_seconds(home),
-        "throughput": throughput(home),
-    }
+    return {"seconds": elapsed, "rss": rss, "steps": step_windows(home)}
 
 
-def stage_seconds(home: Path) -> dict[str, float]:
-    """Each step's duration in the latest run, from Dagster's event log."""
-    os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
-    with dg.DagsterInstance.get() as instance:
+def step_windows(home: Path) -> list[tuple[str, float, float]]:
+    """(step key, start, end) of every step of the latest run, from Dagster's event log."""
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
         run = instance.get_runs(limit=1)[0]
         stats = instance.get_run_step_stats(run.run_id)
+    return [(s.step_key, s.start_time, s.end_time) for s in stats if s.start_time and s.end_time]
+
+
+def stage_figures(run: dict, transactions: int) -> dict:
+    """Per stage and for the whole run: seconds, transactions/s and peak RSS (process + dbt)."""
+    samples = run["rss"]["samples"]
+
+    def peak(windows: list[tuple[float, float]]) -> float | None:
+        inside = [own + kids for t, own, kids in samples if any(a <= t <= b for a, b in windows)]
+        return max(inside) if inside else None
+
+    grouped: dict[str, list[tuple[float, float]]] = {}
+    for key, begin, end in run["steps"]:
+        grouped.setdefault(STAGES.get(key, "checks"), []).append((begin, end))
+    stages = {}
+    for stage, windows in grouped.items():
+        seconds = sum(end - begin for begin, end in windows)
+        stages[stage] = {
+            "seconds": round(seconds, 2),
+            "transactions_per_second": round(transactions / seconds) if seconds else None,
+            "peak_rss_mb": peak(windows),
+        }
+    whole_peak = max((own + kids for _, own, kids in samples), default=None)
     return {
-        STAGES.get(s.step_key, s.step_key): round(s.end_time - s.start_time, 2)
-        for s in stats
-        if s.end_time and s.start_time and s.step_key in STAGES
+        "stages": stages,
+        "whole": {
+            "seconds": round(run["seconds"], 2),
+            "transactions_per_second": round(transactions / run["seconds"]),
+            "peak_rss_mb": whole_peak,
+            "ru_maxrss_self_mb": run["rss"]["self_mb"],
+            "ru_maxrss_children_mb": run["rss"]["children_mb"],
+        },
     }
 
 
-def throughput(home: Path) -> dict[str, float]:
-    """What the run itself reported: fetch and decide rates from its materialisation metadata."""
-    os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
-    wanted = {
-        ("bronze", "flinks_accounts_detail"): "applications_per_second",
-        ("scoring", "credit_decisions"): "decisions_per_second",
+def optional_peer(base_url: str, data: Path, workdir: Path) -> dict | None:
+    """The dlt peer's figures, or None (with the reason printed) when dlt is not installed."""
+    try:
+        from bench.peer_dlt import run_dlt_peer
+    except ImportError as exc:
+        print(f"dlt peer skipped: {exc}", file=sys.stderr)
+        return None
+    return run_dlt_peer(
+        base_url, CUSTOMER_ID, data / "applications.csv", workdir, concurrency=CONCURRENCY
+    )
+
+
+def measure_size(name: str, applications: int, cache: Path, scratch: Path, peer: bool) -> dict:
+    data = cache / f"day-{applications}"
+    transactions = generate_cached(data, applications, 1, DAY)
+    logins = list(pd.read_csv(data / "applications.csv")["login_id"])
+    figures: dict = {"name": name, "applications": applications, "transactions": transactions}
+    print(f"[{name}] {applications} applications, {transactions:,} transactions", flush=True)
+    with running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server:
+        from bench.floor import download_floor
+
+        figures["floor"] = download_floor(server.base_url, CUSTOMER_ID, logins, CONCURRENCY)
+        print(f"[{name}] floor {figures['floor']['seconds']:.2f} s", flush=True)
+        home = scratch / f"home-{applications}"
+        server.reset_stats()
+        first = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
+        figures["first_run"] = stage_figures(first, transactions)
+        figures["first_run"]["mock"] = server.stats()
+        print(f"[{name}] first run {first['seconds']:.1f} s", flush=True)
+        server.reset_stats()
+        again = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
+        calls = server.stats()["requests"]
+        figures["re_run"] = {
+            **stage_figures(again, transactions),
+            "flinks_calls": sum(calls.get(e, 0) for e in FLINKS_ENDPOINTS),
+            "taktile_calls": calls.get("decide", 0),
+        }
+        print(f"[{name}] re-run {again['seconds']:.1f} s", flush=True)
+        if peer:
+            figures["peer"] = optional_peer(server.base_url, data, scratch / f"dlt-{applications}")
+    return figures
+
+
+def measure_backfill(applications: int, days: int, cache: Path, scratch: Path) -> dict:
+    """The same data as one single-run backfill, then as one run per day (fresh state each)."""
+    start = DAY - timedelta(days=days - 1)
+    data = cache / f"month-{applications}-{days}"
+    transactions = generate_cached(data, applications, days, start)
+    with running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server:
+        single = run_graph(
+            scratch / "backfill-single", server.base_url, data, start.isoformat(), DAY.isoformat()
+        )
+        home = scratch / "backfill-separate"
+        separate = 0.0
+        for offset in range(days):
+            day = (start + timedelta(days=offset)).isoformat()
+            separate += run_graph(home, server.base_url, data, day, day)["seconds"]
+    return {
+        "applications": applications,
+        "transactions": transactions,
+        "days": days,
+        "single_run_seconds": round(single["seconds"], 2),
+        "separate_runs_seconds": round(separate, 2),
     }
-    found: dict[str, float] = {}
-    with dg.DagsterInstance.get() as instance:
-        run_id = instance.get_runs(limit=1)[0].run_id
-        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-            materialization = record.asset_materialization
-            field = wanted.get(tuple(materialization.asset_key.path))
-            if field and field in materialization.metadata:
-                found[f"{'/'.join(materialization.asset_key.path)} {field}"] = (
-                    materialization.metadata[field].value
-                )
-    return found
+
+
+def generate_cached(out: Path, applications: int, days: int, start: date) -> int:
+    """Generate once per configuration (bench/data is kept between runs, ignored by git)."""
+    marker = out / "transactions.txt"
+    if marker.exists():
+        return int(marker.read_text())
+    transactions = generate_day(out, applications, days, start)
+    marker.write_text(str(transactions))
+    return transactions
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--applications", type=int, default=1000)
+    parser.add_argument("--sizes", default="125,625,2500", help="applications per size")
+    parser.add_argument("--backfill-days", type=int, default=30)
+    parser.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
+    parser.add_argument("--smoke", action="store_true", help="a tiny size, for the tests")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument("--cache", type=Path, default=REPO_ROOT / "bench" / "data")
     args = parser.parse_args(argv)
-    figures: dict = {"applications": args.applications, "machine": os.uname().nodename}
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        root = Path(scratch)
-        day_data, month_data = root / "day", root / "month"
-        figures["transactions_generated"] = generate_day(day_data, args.applications, 1, DAY)
-        with running_mock_server(day_data, args=("--threads", "16")) as server:
-            figures["fetch_floor"] = fetch_floor(server.base_url, day_data)
-            server.reset_stats()
-            figures["first_run"] = run_graph(
-                root / "home", server.base_url, day_data, DAY.isoformat(), DAY.isoformat()
-            )
-            figures["first_run"]["mock"] = server.stats()
-            server.reset_stats()
-            figures["re_run"] = run_graph(
-                root / "home", server.base_url, day_data, DAY.isoformat(), DAY.isoformat()
-            )
-            figures["re_run"]["mock_requests"] = server.stats()["requests"]
-        start = DAY - timedelta(days=29)
-        generate_day(month_data, args.applications, 30, start)
-        with running_mock_server(month_data, args=("--threads", "16")) as server:
-            figures["backfill_30_days"] = run_graph(
-                root / "month_home",
-                server.base_url,
-                month_data,
-                start.isoformat(),
-                DAY.isoformat(),
-                groups=["ingestion", "silver", "analytics"],
-            )
+    sizes = [6] if args.smoke else [int(n) for n in args.sizes.split(",")]
+    backfill_days = 2 if args.smoke else args.backfill_days
+    names = {125: "100k", 625: "500k", 2500: "2M"}
+    today = date.today().isoformat()
+    figures: dict = {"date": today, "machine": f"{os.uname().nodename}, {os.cpu_count()} cores"}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        scratch = Path(tmp)
+        figures["sizes"] = [
+            measure_size(names.get(n, f"{n} apps"), n, args.cache, scratch, not args.no_peer)
+            for n in sizes
+        ]
+        figures["backfill"] = measure_backfill(min(sizes), backfill_days, args.cache, scratch)
+    ordered = sorted(figures["sizes"], key=lambda s: s["transactions"])
+    if len(ordered) >= 2:
+        low, high = ordered[-2], ordered[-1]
+        figures["scaling"] = {
+            "from": low["name"],
+            "to": high["name"],
+            "data_ratio": high["transactions"] / low["transactions"],
+            "time_ratio": high["first_run"]["whole"]["seconds"]
+            / low["first_run"]["whole"]["seconds"],
+        }
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"figures-{date.today().isoformat()}.json"
-    path.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
-    print(json.dumps(figures, indent=2, default=str))
-    print(f"\nwritten to {path}")
+    stem = args.out / today
+    stem.with_suffix(".json").write_text(json.dumps(figures, indent=2, default=str))
+    table = report.markdown(figures)
+    stem.with_suffix(".md").write_text(table)
+    report.plot(figures, stem.with_suffix(".png"))
+    print(table)
+    print(f"written to {stem}.json, .md and .png")
     return 0
 
 

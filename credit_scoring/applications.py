@@ -6,7 +6,7 @@ expected: each is rejected with the rule it broke, never crashed on and never si
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,9 @@ APPLICATION_COLUMNS = [
 REJECT_COLUMNS = ["source_row", "application_id", "login_id", "applied_at", "rule", "message"]
 #: The plausible range of a requested amount (CAD); outside it is a typo, not a loan.
 MAX_REQUESTED_AMOUNT = 1_000_000.0
+#: How far ahead of this machine's clock an ``applied_at`` may be (the source's clock may run a
+#: little fast); beyond it the timestamp is a typo, and its day would never be a partition.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class ApplicationsSourceError(ValueError):
@@ -49,12 +52,16 @@ def read_applications_csv(path: Path) -> pd.DataFrame:
     return raw
 
 
-def validate_applications(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_applications(
+    raw: pd.DataFrame, *, now: datetime | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split raw rows into valid applications and rejects (``rule`` + ``message``), set-based.
 
     Rules, checked in this order (a row gets the first it breaks): missing application id,
-    missing login, unparseable ``applied_at``, non-numeric or out-of-range amount, and a
-    duplicate application id (every copy after the first is rejected; the first one wins).
+    missing login, unparseable ``applied_at``, ``applied_at`` in the future (later than
+    ``now``, default the current time, by more than :data:`FUTURE_TOLERANCE`), non-numeric or
+    out-of-range amount, and a duplicate application id (every copy after the first is
+    rejected; the first one wins).
     """
     frame = raw.copy()
     for column in REQUIRED_COLUMNS:
@@ -76,6 +83,16 @@ def validate_applications(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         applied_at.isna(),
         "bad_applied_at",
         "applied_at " + frame["applied_at"].map(repr) + " is not an ISO 8601 timestamp",
+    )
+    current = pd.Timestamp(now or datetime.now(UTC))
+    current = current.tz_localize(UTC) if current.tzinfo is None else current
+    latest = current + FUTURE_TOLERANCE
+    flag(
+        applied_at.notna() & (applied_at > latest),
+        "applied_at_in_future",
+        "applied_at "
+        + frame["applied_at"].map(repr)
+        + f" is later than now ({current.tz_convert(UTC):%Y-%m-%d %H:%M} UTC)",
     )
     flag(
         amount.isna(),

@@ -14,7 +14,8 @@ import signal
 CRASH_AT_VAR = "CREDIT_SCORING_CRASH_AT"
 
 #: Every point the code declares. Lake points are qualified by table, e.g.
-#: ``lake.temp_written:silver/transactions``; the bare name matches any table.
+#: ``lake.temp_written:silver/transactions``; the bare name matches any table. dbt points are
+#: qualified by the dbt asset, e.g. ``dbt.midway:dbt_features`` (after dbt's first result).
 POINTS = (
     "fetch.halfway",
     "bronze.before_write",
@@ -22,6 +23,10 @@ POINTS = (
     "lake.renamed_before_ledger",
     "silver.before_write",
     "ledger.register_before_commit",
+    "dbt.midway",
+    "dbt.finished",
+    "decide.claimed",
+    "decide.halfway",
     "decide.after_send",
     "warehouse.stored_before_ledger",
 )

@@ -52,11 +52,18 @@ run_monitoring:
 
 
 def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
-    """Write this project's ``dagster.yaml`` into ``home`` (kept if present, unless asked)."""
+    """Write this project's ``dagster.yaml`` into ``home`` (kept if present, unless asked).
+
+    Also registers the ``warehouse`` pool in the instance at its default limit: the run queue
+    only holds back runs for pools it knows, and Dagster registers a pool when a step first
+    claims it, so on a fresh instance the first overlapping runs would all be let through.
+    """
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if overwrite or not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
     return config
 
 

@@ -7,15 +7,22 @@ start-up cost.
 
     python -m credit_scoring.runner --partition 2026-10-05
     python -m credit_scoring.runner --range 2026-10-05...2026-10-07 [--select GROUP ...]
+
+A bad partition key (not a date, before ``CREDIT_SCORING_START_DATE``, after today in UTC) or a
+bad setting exits with status 2 and one line saying what to fix, before Dagster is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
-import dagster as dg
+from credit_scoring.settings import START_DATE_VAR, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def _day(value: str) -> str:
@@ -38,6 +45,24 @@ def parse_range(value: str) -> tuple[str, str]:
     return first, last
 
 
+def check_partitions(first: str, last: str, start_date: date, today: date) -> None:
+    """Refuse days outside the partitions: ``start_date`` .. ``today`` (UTC), inclusive.
+
+    Dagster would refuse them too, but only after loading the code location and with a
+    message about partition keys that does not say which setting or day to change.
+    """
+    if date.fromisoformat(first) < start_date:
+        raise ValueError(
+            f"partition {first} is before the first partition, {start_date.isoformat()} "
+            f"({START_DATE_VAR})"
+        )
+    if date.fromisoformat(last) > today:
+        raise ValueError(
+            f"partition {last} is in the future: the last partition is today, "
+            f"{today.isoformat()} (UTC)"
+        )
+
+
 def run(
     start: str,
     end: str | None = None,
@@ -48,6 +73,8 @@ def run(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Materialise the graph (or some asset groups) for the days ``start``..``end`` in one run."""
+    import dagster as dg
+
     from credit_scoring.definitions import defs
     from credit_scoring.instance import local_instance
 
@@ -97,7 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     start, end = (args.partition, args.partition) if args.partition else args.days
-    result = run(start, end, groups=args.select, raise_on_error=False)
+    try:
+        settings = load_settings()
+        check_partitions(start, end, settings.start_date, datetime.now(UTC).date())
+    except ValueError as exc:  # a SettingsError, or a day outside the partitions
+        parser.error(str(exc))
+    try:
+        result = run(start, end, groups=args.select, raise_on_error=False)
+    except SettingsError as exc:  # a setting read while the code location loads
+        parser.error(str(exc))
     return 0 if result.success else 1
 
 

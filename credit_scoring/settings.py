@@ -8,9 +8,12 @@ instead of surfacing as a confusing error deep inside a run.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+import sqlalchemy as sa
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +35,10 @@ DEFAULT_START_DATE = "2020-01-01"
 #: Where `make dev` and `make demo` start the mock when nothing else is configured.
 DEFAULT_FLINKS_BASE_URL = "http://127.0.0.1:8765"
 DEFAULT_FLINKS_CUSTOMER_ID = "mock-customer"
+#: Databases the ledger's SQL (insert-or-ignore, compare-and-set) is written for.
+LEDGER_BACKENDS = ("sqlite", "postgresql")
+#: A customer id is one URL path segment: anything else would call another endpoint.
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 class SettingsError(ValueError):
@@ -95,6 +102,55 @@ def parse_base_url(raw: str, variable: str) -> str:
     return raw.rstrip("/")
 
 
+def parse_ledger_url(raw: str, variable: str = LEDGER_URL_VAR) -> str:
+    """A SQLAlchemy URL of a database the ledger supports, so a typo fails at load time."""
+    try:
+        backend = sa.engine.make_url(raw).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise SettingsError(
+            f"{variable} is not a SQLAlchemy URL: use e.g. sqlite:////abs/path/ledger.sqlite "
+            "or postgresql+psycopg://user@host/db"
+        ) from None
+    if backend not in LEDGER_BACKENDS:
+        raise SettingsError(
+            f"{variable} points at a {backend} database: the ledger runs on "
+            f"{' or '.join(LEDGER_BACKENDS)}"
+        )
+    return raw
+
+
+def parse_customer_id(raw: str, variable: str = FLINKS_CUSTOMER_ID_VAR) -> str:
+    """The Flinks customer id goes into every path, so it must be one URL path segment."""
+    if not _PATH_SEGMENT.fullmatch(raw):
+        raise SettingsError(
+            f"{variable}={raw!r} is not a customer id: use letters, digits, '-', '_', '.' or "
+            "'~' only (it is a segment of every Flinks URL)"
+        )
+    return raw
+
+
+def check_home(home: Path, variable: str = HOME_VAR) -> Path:
+    """The state directory may not exist yet, but must not be something else."""
+    if home.exists() and not home.is_dir():
+        raise SettingsError(
+            f"{variable}={str(home)!r} is not a directory: point it at the state directory "
+            "(created if missing)"
+        )
+    return home
+
+
+def check_applications_path(path: Path, explicit: bool, variable: str = APPLICATIONS_VAR) -> Path:
+    """The applications CSV must exist at load time: a run would only fail on it later."""
+    if not path.is_file():
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        setting = f"{variable}={str(path)!r}" if explicit else f"{variable} is unset and {path}"
+        raise SettingsError(
+            f"{setting} {problem}: set {variable} to the CSV listing "
+            "application_id,login_id,applied_at,requested_amount"
+        )
+    return path
+
+
 def parse_executor(raw: str) -> str:
     """``in_process`` (one process per run: the cheapest on one machine) or ``multiprocess``."""
     if raw not in EXECUTORS:
@@ -117,15 +173,22 @@ def load_settings() -> Settings:
         if applications_raw
         else REPO_ROOT / "data" / "applications.csv"
     )
+    ledger_raw = _read(LEDGER_URL_VAR)
     return Settings(
-        home=home,
+        home=check_home(home),
         lake_root=_read(LAKE_URL_VAR) or str(home / "lake"),
-        ledger_url=_read(LEDGER_URL_VAR) or f"sqlite:///{home / 'ledger.sqlite'}",
-        applications_path=applications_path,
+        ledger_url=parse_ledger_url(ledger_raw)
+        if ledger_raw
+        else f"sqlite:///{home / 'ledger.sqlite'}",
+        applications_path=check_applications_path(
+            applications_path, explicit=applications_raw is not None
+        ),
         start_date=parse_start_date(_read(START_DATE_VAR) or DEFAULT_START_DATE),
         flinks_base_url=parse_base_url(
             _read(FLINKS_BASE_URL_VAR) or DEFAULT_FLINKS_BASE_URL, FLINKS_BASE_URL_VAR
         ),
-        flinks_customer_id=_read(FLINKS_CUSTOMER_ID_VAR) or DEFAULT_FLINKS_CUSTOMER_ID,
+        flinks_customer_id=parse_customer_id(
+            _read(FLINKS_CUSTOMER_ID_VAR) or DEFAULT_FLINKS_CUSTOMER_ID
+        ),
         executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
     )

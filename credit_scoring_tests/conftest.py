@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from credit_scoring.settings import REPO_ROOT
+from credit_scoring_tests.reliability import report
 from mock_api.process import MockServer, start_mock_server
 
 SAMPLE_DATA = REPO_ROOT / "data"
@@ -51,7 +52,85 @@ def mock_server_module_factory() -> Iterator[Callable[..., MockServer]]:
     yield from _server_factory()
 
 
+@pytest.fixture(scope="session")
+def sample_server() -> Iterator[MockServer]:
+    """One mock serving the sample data on both APIs (Flinks and Taktile's decide), no faults.
+
+    Session-wide: tests that share it must reset its counters (``reset_stats``) first.
+    """
+    server = start_mock_server(SAMPLE_DATA)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def undisturbed_state(sample_server, tmp_path_factory) -> dict:
+    """The whole graph's state after one undisturbed run over every sample day.
+
+    The yardstick of the reliability suite: a disturbed run must end in this state (or in it
+    minus exactly the applications its faults made terminal).
+    """
+    from credit_scoring.ledger.engine import dispose_engines
+    from credit_scoring_tests.pipeline import run_pipeline, sample_days, whole_graph_snapshot
+
+    days = sample_days()
+    home = tmp_path_factory.mktemp("undisturbed")
+    code, output = run_pipeline(
+        home,
+        sample_server.base_url,
+        start=days[0],
+        end=days[-1],
+        groups=None,
+        TAKTILE_BASE_URL=sample_server.base_url,
+    )
+    assert code == 0, output[-4000:]
+    state = whole_graph_snapshot(home, days)
+    assert len(state["silver"]) > 0
+    assert len(state["decisions"]) > 0
+    dispose_engines()
+    return state
+
+
 @pytest.fixture
 def mock_server(mock_server_factory) -> MockServer:
     """The mock serving the committed sample data, no faults."""
     return mock_server_factory()
+
+
+# -- the reliability report ------------------------------------------------------------------
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_xdist_worker(config):
+        report.use_session(Path(config.workerinput["reliability_rows"]))
+    else:
+        config.reliability_rows = report.start_session()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: hand each worker the session's rows directory."""
+    node.workerinput["reliability_rows"] = str(node.config.reliability_rows)
+
+
+@pytest.fixture
+def reliability_report() -> Callable[[report.ScenarioFigures], None]:
+    """Record a scenario's figures for the table printed at the end of the session."""
+    return report.record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _is_xdist_worker(config):
+        return
+    rows = report.collected()
+    if not rows:
+        return
+    path = report.write_report(rows)
+    terminalreporter.section("reliability report")
+    for line in report.markdown_table(rows).splitlines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(also in {path.relative_to(REPO_ROOT)} and report.json)")

@@ -6,13 +6,16 @@ SQLite connections and its own file handles, exactly like two Dagster runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
+from credit_scoring.applications import read_applications_csv, validate_applications
 from credit_scoring.lake.schemas import table_for
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.ledger import Ledger
@@ -29,6 +32,25 @@ SILVER_COMPARE = [
     "balance",
     "content_hash",
 ]
+
+
+#: What a decision must equal between two runs (requested_at/decided_at are wall-clock times).
+DECISION_COMPARE = [
+    "application_id",
+    "application_date",
+    "decision_id",
+    "score",
+    "outcome",
+    "credit_limit",
+    "reasons",
+    "features_hash",
+]
+
+
+def sample_days(data_dir: Path = REPO_ROOT / "data") -> list[str]:
+    """The application days of a data directory's valid applications, in order."""
+    valid, _ = validate_applications(read_applications_csv(data_dir / "applications.csv"))
+    return sorted(valid["partition_date"].unique())
 
 
 def pipeline_env(home: Path, base_url: str, **extra: str) -> dict[str, str]:
@@ -72,12 +94,19 @@ def run_pipeline(home: Path, base_url: str, *, timeout: float = 600, **kwargs) -
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
+        _kill_group(process.pid)
         output, _ = process.communicate()
         raise AssertionError(
             f"pipeline run timed out after {timeout}s:\n{output[-4000:]}"
         ) from None
+    # A run killed mid-dbt can leave its dbt child orphaned: a dead machine leaves nothing.
+    _kill_group(process.pid)
     return process.returncode, output
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, 9)
 
 
 def snapshot(home: Path, days: list[str]) -> dict[str, pd.DataFrame]:
@@ -112,9 +141,73 @@ def snapshot(home: Path, days: list[str]) -> dict[str, pd.DataFrame]:
     }
 
 
+def warehouse_tables(home: Path) -> dict[str, pd.DataFrame]:
+    """The features and the stored decisions, sorted, or empty frames before the first build."""
+    path = home / "warehouse.duckdb"
+    if not path.exists():
+        return {"features": pd.DataFrame(), "decisions": pd.DataFrame()}
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = {
+            name
+            for (name,) in connection.sql(
+                "select table_schema || '.' || table_name from information_schema.tables"
+            ).fetchall()
+        }
+        features = (
+            connection.sql("select * from main.applicant_features").df()
+            if "main.applicant_features" in tables
+            else pd.DataFrame()
+        )
+        decisions = (
+            connection.sql(
+                f"select {', '.join(DECISION_COMPARE)} from scoring.credit_decisions"
+            ).df()
+            if "scoring.credit_decisions" in tables
+            else pd.DataFrame(columns=DECISION_COMPARE)
+        )
+    if not features.empty:
+        features = _sorted(features, ["application_id"])
+    return {"features": features, "decisions": _sorted(decisions, ["application_id"])}
+
+
+def whole_graph_snapshot(home: Path, days: list[str]) -> dict[str, pd.DataFrame]:
+    """:func:`snapshot` plus the dbt features and the stored decisions."""
+    return {**snapshot(home, days), **warehouse_tables(home)}
+
+
 def assert_same_state(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(actual[name], frame, check_dtype=False, obj=name)
+
+
+#: The keys that identify one row of each snapshot frame.
+ROW_KEYS = {
+    "silver": ["application_id", "transaction_id"],
+    "rejected": ["application_id", "account_id", "content_hash", "rule"],
+    "accounts": ["application_id", "account_id"],
+    "ledger": ["application_id", "transaction_id"],
+    "applications": ["application_id"],
+    "features": ["application_id"],
+    "decisions": ["application_id"],
+}
+
+
+def lost_and_duplicated(
+    actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]
+) -> tuple[int, int]:
+    """Rows of ``expected`` missing from ``actual``, and rows ``actual`` holds twice (by key)."""
+    lost = duplicated = 0
+    for name, keys in ROW_KEYS.items():
+        want, have = expected.get(name), actual.get(name)
+        if want is None or want.empty:
+            continue
+        have = have if have is not None and not have.empty else want.iloc[0:0]
+        duplicated += int(have.duplicated(keys).sum())
+        merged = want.loc[:, keys].merge(
+            have.loc[:, keys].drop_duplicates(), how="left", indicator=True
+        )
+        lost += int((merged["_merge"] == "left_only").sum())
+    return lost, duplicated
 
 
 def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

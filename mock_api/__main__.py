@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     switches.add_argument("--fault-seed", type=int, default=defaults.fault_seed)
     switches.add_argument(
+        "--terminal-rate",
+        type=float,
+        default=defaults.terminal_rate,
+        help="share of logins and decision entities refused on every call with a terminal "
+        "error: Flinks 401 DISABLED_LOGIN, Taktile 422 (default: 0)",
+    )
+    switches.add_argument(
         "--fault-kinds",
         type=_fault_kinds,
         default=defaults.fault_kinds,
@@ -148,6 +155,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,
+        terminal_rate=args.terminal_rate,
         fault_kinds=args.fault_kinds,
         fault_max_consecutive=args.fault_max_consecutive,
         slow_ms=args.slow_ms,

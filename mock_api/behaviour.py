@@ -2,14 +2,17 @@
 
 Every API endpoint (Flinks, and the Taktile-shaped decide endpoint) is wrapped by
 :func:`api_endpoint`, which applies, in order: request counting, added latency, the API-key
-check, and deterministic transient faults. Endpoints only supply a name, how to find the fault
-key of a request, and the shape of their error bodies.
+check, terminal faults, and deterministic transient faults. Endpoints only supply a name, how
+to find the fault key of a request, and the shape of their error bodies.
 
 Faults are deterministic so that a test can prove "everything succeeds through retries": whether
 the n-th call of an endpoint for a key faults, and how, is a pure function of (seed, endpoint,
 key, n), and after ``fault_max_consecutive`` faults in a row for that endpoint and key the next
-answer is real. The key is a business key (the login), not a connection or a thread, so the
-outcome does not depend on how concurrent requests interleave.
+answer is real. Terminal faults are the other kind: a ``terminal_rate`` share of keys (a login,
+a decision entity) is refused on every call (a disabled login, an entity the flow rejects), so
+a test knows exactly which applications must end as ERROR. The key is a business key (the
+login), not a connection or a thread, so the outcome does not depend on how concurrent
+requests interleave.
 
 State (counters, fault sequences) lives in memory: the app is meant to be served by ONE process
 with many threads. Several processes would each count and fault on their own.
@@ -50,6 +53,19 @@ HTTP_ERROR_FAULTS: ErrorFaults = {
     "too_many_requests": (429, "TOO_MANY_REQUESTS", "rate limit exceeded; slow down and retry"),
 }
 
+#: What a key drawn as terminal is answered, on every call: (status, code, message).
+TerminalFault = tuple[int, str, str]
+FLINKS_TERMINAL_FAULT: TerminalFault = (
+    401,
+    "DISABLED_LOGIN",
+    "the login is disabled at the institution; the customer must reconnect",
+)
+TAKTILE_TERMINAL_FAULT: TerminalFault = (
+    422,
+    "INVALID_REQUEST",
+    "the decision flow refuses this entity",
+)
+
 _EXTENSION = "mock_api.behaviour"
 API_KEY_HEADER = "x-api-key"
 
@@ -71,6 +87,8 @@ class MockConfig:
     fault_max_consecutive: int = 2
     #: How long a ``slow`` fault waits before answering normally.
     slow_ms: float = 3000.0
+    #: Share of keys (logins, decision entities) refused on every call with a terminal error.
+    terminal_rate: float = 0.0
     #: When set, API calls need header ``x-api-key`` with this value; unset = open, like the
     #: Flinks sandbox.
     api_key: str | None = None
@@ -85,6 +103,8 @@ class MockConfig:
             problems.append(f"latency_ms must be >= 0, got {self.latency_ms}")
         if not 0.0 <= self.fault_rate <= 1.0:
             problems.append(f"fault_rate must be in [0, 1], got {self.fault_rate}")
+        if not 0.0 <= self.terminal_rate <= 1.0:
+            problems.append(f"terminal_rate must be in [0, 1], got {self.terminal_rate}")
         unknown = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
         if unknown or not self.fault_kinds:
             problems.append(
@@ -118,12 +138,16 @@ class Stats:
             self._requests: Counter[str] = Counter()
             self._responses: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
+            self._faults_by_key: dict[str, Counter[str]] = {}
             self._pending_answers = 0
             self._logins: set[str] = set()
             self._transactions = 0
             self._decisions = 0
             self._decided_entities: set[str] = set()
             self._decision_repeats = 0
+            self._repeated_entities: set[str] = set()
+            self._terminal_answers = 0
+            self._terminal_keys: dict[str, set[str]] = {}
 
     def request(self, endpoint: str) -> None:
         with self._lock:
@@ -133,9 +157,15 @@ class Stats:
         with self._lock:
             self._responses[str(status)] += 1
 
-    def fault(self, kind: str) -> None:
+    def fault(self, kind: str, endpoint: str = "", key: str = "") -> None:
         with self._lock:
             self._faults[kind] += 1
+            self._faults_by_key.setdefault(endpoint, Counter())[key] += 1
+
+    def terminal(self, endpoint: str, key: str) -> None:
+        with self._lock:
+            self._terminal_answers += 1
+            self._terminal_keys.setdefault(endpoint, set()).add(key)
 
     def pending_answer(self) -> None:
         with self._lock:
@@ -153,6 +183,7 @@ class Stats:
             self._decisions += 1
             if entity_id in self._decided_entities:
                 self._decision_repeats += 1
+                self._repeated_entities.add(entity_id)
             self._decided_entities.add(entity_id)
 
     def snapshot(self) -> dict[str, Any]:
@@ -166,12 +197,20 @@ class Stats:
                 "requests": dict(self._requests),
                 "responses": dict(self._responses),
                 "faults": {kind: self._faults.get(kind, 0) for kind in FAULT_KINDS},
+                "faults_by_key": {
+                    endpoint: dict(keys) for endpoint, keys in self._faults_by_key.items()
+                },
                 "pending_answers": self._pending_answers,
                 "distinct_logins_served": len(self._logins),
                 "transactions_served": self._transactions,
                 "decisions": self._decisions,
                 "distinct_entities_decided": len(self._decided_entities),
                 "decision_repeats": self._decision_repeats,
+                "repeated_entities": sorted(self._repeated_entities),
+                "terminal_answers": self._terminal_answers,
+                "terminal_keys": {
+                    endpoint: sorted(keys) for endpoint, keys in self._terminal_keys.items()
+                },
             }
 
 
@@ -193,6 +232,18 @@ def fault_draw(
     if int.from_bytes(digest[:8], "big") / 2**64 >= rate:
         return None
     return kinds[int.from_bytes(digest[8:], "big") % len(kinds)]
+
+
+def terminal_draw(seed: int, key: str, rate: float) -> bool:
+    """Whether ``key`` is refused for good: a pure function of (seed, key), for every endpoint.
+
+    Keyed by the business key only, so a login drawn terminal is refused from its first call
+    (Authorize), and a test can compute the expected ERROR set from the keys alone.
+    """
+    if rate <= 0 or not key:
+        return False
+    digest = hashlib.blake2b(f"{seed}\x1fterminal\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
 
 
 class FaultInjector:
@@ -318,13 +369,15 @@ def api_endpoint(
     fault_key: Callable[[], str] | None = None,
     error_body: ErrorBody = flinks_error_body,
     error_faults: ErrorFaults = FLINKS_ERROR_FAULTS,
+    terminal_fault: TerminalFault = FLINKS_TERMINAL_FAULT,
 ) -> Callable[[Callable[P, Any]], Callable[P, Response]]:
     """Wrap a view with the behaviour switches and counters.
 
     ``name`` is the endpoint's name in ``/_mock/stats`` and in fault draws; ``fault_key``
     returns the business key whose calls are counted for faults (it must not raise);
     ``error_body`` shapes the errors the wrapper answers itself (api key, faults), and
-    ``error_faults`` says which status each error fault answers with.
+    ``error_faults`` says which status each error fault answers with, and ``terminal_fault``
+    what a key drawn terminal is answered.
     """
 
     def decorate(view: Callable[P, Any]) -> Callable[P, Response]:
@@ -342,11 +395,17 @@ def api_endpoint(
                     401,
                 )
             fault = None
+            faulting = config.fault_rate > 0 or config.terminal_rate > 0
+            key = fault_key() if faulting and fault_key is not None else ""
+            if terminal_draw(config.fault_seed, key, config.terminal_rate):
+                behaviour.stats.terminal(name, key)
+                status, code, message = terminal_fault
+                logger.info("terminal fault %s on %s for %s", code, name, key)
+                return json_response(error_body(status, code, message), status)
             if config.fault_rate > 0:
-                key = fault_key() if fault_key is not None else ""
                 fault = behaviour.faults.next_fault(name, key)
                 if fault is not None:
-                    behaviour.stats.fault(fault)
+                    behaviour.stats.fault(fault, name, key)
                     logger.info("injected fault %s on %s for %s", fault, name, key)
             if fault in error_faults:
                 status, code, message = error_faults[fault]

@@ -7,6 +7,11 @@ pipeline at Flinks is a change of configuration only. Any customer id is accepte
 
 Sessions (RequestId -> login) live in memory with a time to live, like Flinks' own: the app is
 served by one process with threads, and a RequestId from another process is unknown.
+
+A login with a payload file (``<data-dir>/payloads/<LoginId>.json``, see :mod:`mock_api.store`)
+gets that file's bytes as its GetAccountsDetail answer, status 200, once any pending polls are
+over: the way to serve a response the statement export cannot express (missing or mistyped
+fields, ``"Accounts": null``, duplicate ids, a truncated body).
 """
 
 from __future__ import annotations
@@ -344,6 +349,10 @@ def _detail_answer(session: Session, login: Login, detail: DetailRequest) -> Res
             },
             202,
         )
+    payload = _store().payload(login.id)
+    if payload is not None:
+        record_served(login.id, payload.transaction_count)
+        return Response(payload.body, status=200, mimetype="application/json")
     accounts, transactions = _store().accounts_json(
         login,
         window=detail.window,

@@ -25,6 +25,22 @@ Windows
     as a bank lists post-dated entries, so that the pipeline can reject them rather than never
     seeing them. Rows whose date cannot be parsed are served in every window, so nothing is
     hidden silently.
+
+Rows that do not fit the header
+    A row with fewer fields than the header is served with the missing trailing values empty
+    (a row cut before its Balance is served with ``Balance: null``). A row with more fields
+    (typically an unquoted comma in a description, which shifts every later value one column
+    right) cannot be read column by column: its surplus fields are appended to Balance, so the
+    row is served with a Balance that is not a number and the pipeline quarantines it, instead
+    of it being served with shifted values or dropped (logged at load time).
+
+Payloads served verbatim
+    A response the export cannot express (a missing or mistyped field, ``"Accounts": null``,
+    duplicate transaction ids, a truncated body) is given as a file: when
+    ``<data-dir>/payloads/<LoginId>.json`` exists, GetAccountsDetail (and its Async poll) for
+    that login answers the file's bytes unchanged with status 200, whatever window was asked.
+    The login need not appear in any statement export. ``transactions_served`` counts the
+    elements of the payload's ``Accounts[*].Transactions`` arrays (0 if it is not valid JSON).
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from mock_api.export_format import (
@@ -110,7 +127,20 @@ class StoreError(Exception):
 
 
 class NoStatementsError(StoreError):
-    """The data directory holds no ``statements/*.csv``."""
+    """The data directory holds no ``statements/*.csv`` (and no ``payloads/*.json``)."""
+
+
+#: Sub-directory of the data directory holding responses served verbatim, one per login.
+PAYLOADS_DIR = "payloads"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A GetAccountsDetail body served byte for byte for one login."""
+
+    body: bytes
+    #: Elements of ``Accounts[*].Transactions`` arrays; 0 when the body is not usable JSON.
+    transaction_count: int
 
 
 @dataclass(frozen=True)
@@ -180,7 +210,11 @@ class Store:
         columns: dict[str, np.ndarray],
         negative_days: np.ndarray,
         files: Sequence[Path],
+        payloads: dict[str, Payload] | None = None,
     ) -> None:
+        self._payloads = dict(payloads or {})
+        # a login known only by its payload still authorizes, with no accounts of its own
+        logins = {**{login_id: _payload_login(login_id) for login_id in self._payloads}, **logins}
         self._logins = logins
         self._ids = columns["Id"]
         self._dates = columns["Date"]
@@ -205,6 +239,10 @@ class Store:
 
     def login_ids(self) -> list[str]:
         return list(self._logins)
+
+    def payload(self, login_id: str) -> Payload | None:
+        """The body to serve verbatim for the login's GetAccountsDetail, if one was given."""
+        return self._payloads.get(login_id)
 
     def accounts_json(
         self,
@@ -457,6 +495,57 @@ def statement_files(data_dir: Path | str) -> list[Path]:
     return sorted((Path(data_dir) / "statements").glob("*.csv"))
 
 
+def payload_transaction_count(body: bytes) -> int:
+    """How many transactions a Flinks body carries: elements of its Transactions arrays.
+
+    Only well-formed parts count (an account that is not an object, or Transactions that is
+    not an array, carries none), so that the figure is what a reader of the contract sees.
+    """
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return 0
+    accounts = parsed.get("Accounts") if isinstance(parsed, dict) else None
+    if not isinstance(accounts, list):
+        return 0
+    return sum(
+        len(account["Transactions"])
+        for account in accounts
+        if isinstance(account, dict) and isinstance(account.get("Transactions"), list)
+    )
+
+
+def load_payloads(data_dir: Path | str) -> dict[str, Payload]:
+    """``payloads/<LoginId>.json`` of a data directory, by login id (file stem)."""
+    payloads: dict[str, Payload] = {}
+    for path in sorted((Path(data_dir) / PAYLOADS_DIR).glob("*.json")):
+        body = path.read_bytes()
+        payloads[path.stem] = Payload(body=body, transaction_count=payload_transaction_count(body))
+    if payloads:
+        logger.info("%d login(s) answer GetAccountsDetail with a payload file", len(payloads))
+    return payloads
+
+
+def _payload_login(login_id: str) -> Login:
+    """A login that exists only as a payload file: it authorizes and has no exported rows."""
+    return Login(
+        id=login_id,
+        username="",
+        institution="",
+        institution_id=0,
+        last_refresh="",
+        pull_day=None,
+        accounts=(),
+        login_fields={
+            "Id": login_id,
+            "Username": "",
+            "IsScheduledRefresh": False,
+            "LastRefresh": None,
+            "Type": "Personal",
+        },
+    )
+
+
 def _read_csv(path: Path, **options: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, encoding="utf-8-sig", **options)
@@ -479,21 +568,51 @@ def _read_statement(path: Path) -> pd.DataFrame | None:
             f"(expected header: {','.join(COLUMNS)})"
         )
     wanted = [*_USED_COLUMNS, *([CURRENCY_COLUMN] if CURRENCY_COLUMN in header else [])]
+    # Every column is read, not only ``wanted``: asked for some columns only, the reader drops
+    # the surplus fields of a too-long row without a word, and the row is served shifted.
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_filter": False}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        frame = _read_csv(
-            path,
-            usecols=wanted,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            on_bad_lines="warn",
-        )
-    for warning in caught:
-        logger.warning("%s: unreadable line skipped: %s", path, str(warning.message).strip())
+        frame = _read_csv(path, on_bad_lines="warn", **options)
+    messages = [str(warning.message).strip() for warning in caught]
+    too_long = [message for message in messages if "fields, saw" in message]
+    for message in messages:
+        if message not in too_long:
+            logger.warning("%s: unreadable line skipped: %s", path, message)
+    if too_long:
+        frame = _read_keeping_surplus(path, header, options, len(too_long))
+    frame = frame.loc[:, wanted]
     frame["_file"] = path.name
     frame["_record"] = np.arange(1, len(frame) + 1)
     return frame
+
+
+def _read_keeping_surplus(
+    path: Path, header: list[str], options: dict[str, Any], count: int
+) -> pd.DataFrame:
+    """Read again a file with too-long rows, appending their surplus fields to Balance.
+
+    The values of such a row are shifted (most often by an unquoted comma in a description),
+    so none can be trusted; a Balance that never parses as a number makes sure the pipeline
+    quarantines the row with a reason instead of it being lost or served shifted. Only broken
+    files take this slower reader.
+    """
+    width = len(header)
+    balance = header.index("Balance")
+
+    def keep_surplus(fields: list[str]) -> list[str]:
+        kept = fields[:width]
+        kept[balance] = ",".join([kept[balance], *fields[width:]])
+        return kept
+
+    logger.warning(
+        "%s: %d row(s) have more fields than the header; their surplus is appended to "
+        "Balance, so they are served as unparseable rather than shifted",
+        path,
+        count,
+    )
+    # the python reader fills the missing values of a short row with None, the C one with ""
+    return _read_csv(path, engine="python", on_bad_lines=keep_surplus, **options).fillna("")
 
 
 def _latest_pulls(frame: pd.DataFrame, pulled_at: pd.Series) -> np.ndarray:
@@ -524,22 +643,23 @@ def _latest_pulls(frame: pd.DataFrame, pulled_at: pd.Series) -> np.ndarray:
     return np.asarray(mask)
 
 
-def _empty_store(files: Sequence[Path]) -> Store:
+def _empty_store(files: Sequence[Path], payloads: dict[str, Payload]) -> Store:
     logger.warning("no transactions found in %d statement files", len(files))
     columns = {name: np.array([], dtype=object) for name in _SERVED}
-    return Store({}, columns, np.array([], dtype=np.int64), files)
+    return Store({}, columns, np.array([], dtype=np.int64), files, payloads)
 
 
 def load_store(data_dir: Path | str) -> Store:
-    """Read and index every ``statements/*.csv`` under ``data_dir``."""
+    """Read and index every ``statements/*.csv`` (and ``payloads/*.json``) under ``data_dir``."""
     files = statement_files(data_dir)
-    if not files:
+    payloads = load_payloads(data_dir)
+    if not files and not payloads:
         raise NoStatementsError(
             f"no statement exports found: {Path(data_dir) / 'statements'}/*.csv does not exist"
         )
     frames = [frame for frame in map(_read_statement, files) if frame is not None]
     if not frames:
-        return _empty_store(files)
+        return _empty_store(files, payloads)
     frame = pd.concat(frames, ignore_index=True)
     if CURRENCY_COLUMN not in frame:
         frame[CURRENCY_COLUMN] = ""
@@ -557,7 +677,7 @@ def load_store(data_dir: Path | str) -> Store:
     frame = frame.reset_index(drop=True)
     pulled_at = pulled_at.reset_index(drop=True)
     if frame.empty:
-        return _empty_store(files)
+        return _empty_store(files, payloads)
 
     bad_values = _BadValues(frame)
     days = _days(frame["Date"])
@@ -587,7 +707,7 @@ def load_store(data_dir: Path | str) -> Store:
     spans = pd.DataFrame({"start": starts, "dated_end": ends - undated_counts, "end": ends})
 
     logins = _build_logins(frame, pulled_at, days, account_codes, spans)
-    store = Store(logins, columns, negative_days, files)
+    store = Store(logins, columns, negative_days, files, payloads)
     logger.info(
         "loaded %d logins, %d accounts, %d transactions from %d files%s",
         store.login_count,

@@ -20,7 +20,13 @@ import orjson
 from flask import Blueprint, Flask, Response, request
 
 from mock_api import decision_flow
-from mock_api.behaviour import HTTP_ERROR_FAULTS, api_endpoint, current_behaviour, json_response
+from mock_api.behaviour import (
+    HTTP_ERROR_FAULTS,
+    TAKTILE_TERMINAL_FAULT,
+    api_endpoint,
+    current_behaviour,
+    json_response,
+)
 
 TAKTILE_PREFIX = "/run/api/v1/flows/"
 taktile = Blueprint("taktile", __name__, url_prefix=TAKTILE_PREFIX + "<slug>")
@@ -89,6 +95,7 @@ def _decide(slug: str) -> Response:
     fault_key=_entity_key,
     error_body=taktile_error_body,
     error_faults=HTTP_ERROR_FAULTS,
+    terminal_fault=TAKTILE_TERMINAL_FAULT,
 )
 def decide(slug: str) -> Response:
     """Run the decision flow for one entity (production path)."""
@@ -101,6 +108,7 @@ def decide(slug: str) -> Response:
     fault_key=_entity_key,
     error_body=taktile_error_body,
     error_faults=HTTP_ERROR_FAULTS,
+    terminal_fault=TAKTILE_TERMINAL_FAULT,
 )
 def sandbox_decide(slug: str) -> Response:
     """The same flow on the sandbox path."""

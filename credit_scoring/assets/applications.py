@@ -27,6 +27,16 @@ def applications(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
     raw = read_applications_csv(settings.applications_path)
     valid, rejects = validate_applications(raw)
     selected = in_window(valid, window.start.date(), window.end.date())
+    # no partition covers these: say so on every run rather than drop them silently
+    before_start = int(
+        (pd.to_datetime(valid["partition_date"]).dt.date < settings.start_date).sum()
+    )
+    if before_start:
+        context.log.warning(
+            f"{before_start} valid application(s) in {settings.applications_path} are dated "
+            f"before CREDIT_SCORING_START_DATE={settings.start_date.isoformat()}: no partition "
+            "covers them; lower CREDIT_SCORING_START_DATE to process them"
+        )
     if len(rejects):
         context.log.warning(
             f"{len(rejects)} application row(s) rejected in {settings.applications_path}: "
@@ -39,6 +49,7 @@ def applications(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
             "source": str(settings.applications_path),
             "source_rows": len(raw),
             "rejected_rows": len(rejects),
+            "before_start_date": before_start,
             "rejected_preview": dg.MetadataValue.md(
                 rejects.head(20).to_markdown(index=False) if len(rejects) else "none"
             ),

@@ -17,6 +17,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from credit_scoring.crashpoints import crash_point
 from credit_scoring.dbt_project import dbt_project, ensure_manifest, export_dbt_environment
 from credit_scoring.partitions import daily_partitions
 from credit_scoring.pools import WAREHOUSE_POOL
@@ -69,11 +70,15 @@ translator = CreditScoringDbtTranslator(
 )
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, name: str) -> Iterator[Any]:
     args = dbt_build_args(context.partition_time_window)
     context.log.info(f"dbt {' '.join(args)}")
     export_dbt_environment()
-    yield from dbt.cli(args, context=context).stream()
+    for index, result in enumerate(dbt.cli(args, context=context).stream()):
+        yield result
+        if index == 0:
+            crash_point("dbt.midway", name)
+    crash_point("dbt.finished", name)
 
 
 @dbt_assets(
@@ -88,7 +93,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[A
 )
 def dbt_features(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Staging, intermediate and the applicant_features mart for the run's days."""
-    yield from _build(context, dbt)
+    yield from _build(context, dbt, "dbt_features")
 
 
 @dbt_assets(
@@ -103,7 +108,7 @@ def dbt_features(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iter
 )
 def dbt_monitoring(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """decision_monitoring for the run's days, after the decisions are stored."""
-    yield from _build(context, dbt)
+    yield from _build(context, dbt, "dbt_monitoring")
 
 
 __all__ = ["dbt_build_args", "dbt_features", "dbt_monitoring", "dbt_vars"]

@@ -122,6 +122,7 @@ def credit_decisions(
         return
 
     token, claimed = book.claim_for_decision(days)
+    crash_point("decide.claimed")
     requests, unsendable = build_requests(features, claimed)
     context.log.info(
         f"claimed {len(claimed)} application(s): sending {len(requests)}, "
@@ -134,6 +135,8 @@ def credit_decisions(
     step = max(1, len(requests) // 10)
 
     def progress(done: int, total: int) -> None:
+        if done == (total + 1) // 2:
+            crash_point("decide.halfway")
         if done % step == 0 or done == total:
             context.log.info(f"decided {done}/{total}")
 

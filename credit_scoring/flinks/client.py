@@ -7,6 +7,12 @@ call is retried under :mod:`credit_scoring.retrying`; a login whose call fails t
 one bad applicant never costs the others their fetch.
 
 The raw bytes of every final response are kept unchanged for the bronze layer.
+
+The API key only ever travels to the configured origin: it is attached per request, and only
+when the request goes to ``base_url``'s scheme, host and port; redirects are refused (httpx
+would carry a custom header such as ``x-api-key`` across hosts); and any text the server sends
+back into an error message is scrubbed of the key before it can reach a log, the ledger or
+bronze.
 """
 
 from __future__ import annotations
@@ -17,10 +23,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 
+from credit_scoring.api_keys import (
+    checked_api_key,
+    origin,
+    redact,
+    redact_bytes,
+    refused_redirect_message,
+)
 from credit_scoring.flinks.errors import (
     FlinksError,
     FlinksProtocolError,
@@ -31,6 +45,8 @@ from credit_scoring.flinks.errors import (
 from credit_scoring.retrying import RetryPolicy, attempts
 
 DAYS_OF_TRANSACTIONS = ("Days90", "Days365")
+#: Flinks' spelling of the key header (header names are case-insensitive).
+API_KEY_HEADER = "x-api-key"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -100,19 +116,18 @@ class FlinksClient:
         self.retry = retry or RetryPolicy()
         self.poll = poll or PollPolicy()
         self.max_connections = max_connections
-        headers = {"Accept": "application/json"}
-        if api_key:
-            # Sent only to base_url: the client never follows redirects to other hosts.
-            headers["x-api-key"] = api_key
+        self._api_key = checked_api_key(api_key, "FLINKS_API_KEY")
+        self._origin = origin(httpx.URL(self.base_url))
         self._http = httpx.AsyncClient(
             base_url=f"{self.base_url}/v3/{customer_id}/BankingServices",
-            headers=headers,
+            headers={"Accept": "application/json"},
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds, pool=None),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             follow_redirects=False,
             transport=transport,
+            event_hooks={"request": [self._attach_api_key]},
         )
 
     async def __aenter__(self) -> FlinksClient:
@@ -124,12 +139,48 @@ class FlinksClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _attach_api_key(self, request: httpx.Request) -> None:
+        """Put the key on requests to the configured origin, and take it off any other.
+
+        Attaching it here rather than as a client default means no redirect, absolute URL or
+        future code path can carry it to another host, whatever httpx copies between requests.
+        """
+        if self._api_key and origin(request.url) == self._origin:
+            request.headers[API_KEY_HEADER] = self._api_key
+        else:
+            request.headers.pop(API_KEY_HEADER, None)
+
     # -- one HTTP call, retried -------------------------------------------------------------
 
     async def _call_once(
         self, method: str, path: str, body: dict[str, Any] | None
     ) -> tuple[int, bytes, dict[str, Any]]:
-        """One HTTP exchange; raises a typed error for anything but 200/202 with a JSON body."""
+        """One HTTP exchange; raises a typed error for anything but 200/202 with a JSON body.
+
+        Errors are scrubbed of the API key here, before the retry loop logs them or a caller
+        stores them: a proxy error page or a debugging server may echo the request's headers.
+        """
+        try:
+            return await self._exchange(method, path, body)
+        except FlinksError as exc:
+            raise self._scrubbed(exc) from None
+
+    def _scrubbed(self, exc: FlinksError) -> FlinksError:
+        secret = self._api_key
+        if not secret or (secret not in str(exc) and secret.encode() not in (exc.body or b"")):
+            return exc
+        scrubbed = type(exc)(
+            redact(exc.code, secret),
+            redact(exc.message, secret),
+            http_status=exc.http_status,
+            endpoint=redact(exc.endpoint, secret),
+        )
+        scrubbed.body = None if exc.body is None else redact_bytes(exc.body, secret)
+        return scrubbed
+
+    async def _exchange(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[int, bytes, dict[str, Any]]:
         endpoint = f"{method} {path}"
         try:
             if method == "GET":
@@ -148,15 +199,22 @@ class FlinksClient:
             raise FlinksTransientError(
                 "CONNECTION_ERROR", f"{type(exc).__name__}: {exc}", endpoint=endpoint
             ) from None
+        if 300 <= response.status_code < 400:
+            raise FlinksTerminalError(
+                "REDIRECT_REFUSED",
+                refused_redirect_message(response, self._origin, "FLINKS_BASE_URL"),
+                http_status=response.status_code,
+                endpoint=endpoint,
+            )
         raw = response.content
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             if response.status_code >= 500 or response.status_code == 429:
-                raise classify(response.status_code, None, _snippet(raw), endpoint) from None
+                raise classify(response.status_code, None, self._snippet(raw), endpoint) from None
             raise FlinksProtocolError(
                 "MALFORMED_RESPONSE",
-                f"the body is not JSON (first bytes: {_snippet(raw)!r})",
+                f"the body is not JSON (first bytes: {self._snippet(raw)!r})",
                 http_status=response.status_code,
                 endpoint=endpoint,
             ) from None
@@ -172,11 +230,15 @@ class FlinksClient:
         error = classify(
             response.status_code,
             _str_or_none(data.get("FlinksCode")),
-            str(data.get("Message") or data.get("message") or "")[:500],
+            redact(str(data.get("Message") or data.get("message") or ""), self._api_key)[:500],
             endpoint,
         )
-        error.body = raw
+        error.body = redact_bytes(raw, self._api_key)
         raise error
+
+    def _snippet(self, raw: bytes, limit: int = 120) -> str:
+        """The start of a body for an error message, scrubbed before it is cut."""
+        return redact_bytes(raw, self._api_key)[:limit].decode("utf-8", errors="replace")
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None, counter: list[int]
@@ -238,7 +300,7 @@ class FlinksClient:
                 )
             await asyncio.sleep(self.poll.interval_seconds)
             status, raw, _ = await self._call(
-                "GET", f"/GetAccountsDetailAsync/{request_id}", None, calls
+                "GET", f"/GetAccountsDetailAsync/{quote(request_id, safe='')}", None, calls
             )
         return status, raw
 
@@ -301,10 +363,6 @@ class FlinksClient:
             return result
 
         return list(await asyncio.gather(*(one(login) for login in logins)))
-
-
-def _snippet(raw: bytes, limit: int = 120) -> str:
-    return raw[:limit].decode("utf-8", errors="replace")
 
 
 def _str_or_none(value: object) -> str | None:

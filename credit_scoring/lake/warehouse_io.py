@@ -9,10 +9,19 @@ next run re-sends them with the same idempotency key and stores the same decisio
 
 ``decision_status`` is a snapshot of the ledger, so its slice of days is replaced, also in one
 transaction. DuckDB allows one writer process per file: writes retry on a held lock (bounded),
-and the ``warehouse`` pool keeps runs from contending in the first place.
+and the ``warehouse`` pool keeps runs from contending in the first place. Within one process
+(threads, or several runs in one test process) writes to a file take turns on a lock: DuckDB
+shares one database instance between a process's connections, and concurrent transactions on
+it conflict and, retried, can fail inside DuckDB's pandas scan.
+
+Values always travel as bound parameters or as a registered DataFrame, never inside SQL text;
+the only names spliced into statements (tables from :data:`TABLES`, the frame's columns) are
+quoted identifiers.
 """
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -27,11 +36,33 @@ from credit_scoring.warehouse import connect
 CLAIM_TOKEN = "credit_scoring.claim_token"
 
 
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(database: str) -> threading.Lock:
+    """The in-process lock of one warehouse file."""
+    key = str(Path(database).resolve())
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+def quoted(identifier: str) -> str:
+    """``identifier`` as a DuckDB quoted identifier: whatever it holds, it stays one name."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 @dataclass(frozen=True)
 class WarehouseTable:
     name: str
     ddl: str
     mode: str  # "upsert" (by primary key, never delete) or "replace_days"
+
+    @property
+    def qualified(self) -> str:
+        """``"schema"."table"``, quoted, for splicing into statements."""
+        schema, table = self.name.split(".")
+        return f"{quoted(schema)}.{quoted(table)}"
 
 
 TABLES = {
@@ -103,7 +134,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         for attempt in stamina.retry_context(
             on=_is_lock_conflict, attempts=30, timeout=300, wait_initial=0.2, wait_max=3.0
         ):
-            with attempt:
+            with attempt, _write_lock(self.database):
                 summary = self._write(table, frame, days)
         crash_point("warehouse.stored_before_ledger")
         token = obj.attrs.get(CLAIM_TOKEN)
@@ -119,20 +150,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             connection.execute("begin transaction")
             connection.execute("create schema if not exists scoring")
             connection.execute(table.ddl)
-            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            columns = ", ".join(quoted(str(c)) for c in frame.columns)
             connection.register("incoming", frame)
             if table.mode == "replace_days":
                 connection.execute(
-                    f"delete from {table.name} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
+                    f"delete from {table.qualified} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
                     "in (select unnest(?::varchar[]))",
                     [days],
                 )
                 connection.execute(
-                    f"insert into {table.name} ({columns}) select {columns} from incoming"  # noqa: S608
+                    f"insert into {table.qualified} ({columns}) select {columns} from incoming"  # noqa: S608
                 )
             else:
                 connection.execute(
-                    f"insert or replace into {table.name} ({columns}) "  # noqa: S608
+                    f"insert or replace into {table.qualified} ({columns}) "  # noqa: S608
                     f"select {columns} from incoming"
                 )
             connection.execute("commit")
@@ -141,12 +172,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def _summary(
         self, connection: duckdb.DuckDBPyConnection, table: WarehouseTable, days: list[str]
     ) -> dict:
-        # table names come from the fixed TABLES registry above, never from input
         where = "strftime(application_date, '%Y-%m-%d') in (select unnest(?::varchar[]))"
-        count_sql = f"select count(*) from {table.name} where {where}"  # noqa: S608
+        count_sql = f"select count(*) from {table.qualified} where {where}"  # noqa: S608
         if table.name != "scoring.credit_decisions":
             return {"dagster/row_count": int(connection.execute(count_sql, [days]).fetchone()[0])}
-        outcome_sql = f"select outcome, count(*) from {table.name} where {where} group by 1"  # noqa: S608
+        outcome_sql = f"select outcome, count(*) from {table.qualified} where {where} group by 1"  # noqa: S608
         counts = {str(o): int(n) for o, n in connection.execute(outcome_sql, [days]).fetchall()}
         total = sum(counts.values())
         return {
@@ -162,7 +192,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         days = list(context.asset_partition_keys)
         with connect(self.database) as connection:
             return connection.execute(
-                f"select * from {table.name} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
+                f"select * from {table.qualified} where strftime(application_date, '%Y-%m-%d') "  # noqa: S608
                 "in (select unnest(?::varchar[]))",
                 [days],
             ).df()

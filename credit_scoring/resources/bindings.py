@@ -4,6 +4,8 @@
 - Taktile: ``HttpTaktileResource`` when ``TAKTILE_BASE_URL`` is set (the real service, or the
   mock server's decide endpoint, as ``make demo``/``make dev`` do); otherwise
   ``MockTaktileResource``, in-process.
+- Timeouts of one HTTP call: ``FLINKS_TIMEOUT_SECONDS`` and ``TAKTILE_TIMEOUT_SECONDS``
+  (default 30 s; a call that times out is retried under the bounded retry policy).
 - Ledger: ``CREDIT_SCORING_LEDGER_URL`` (default: SQLite under ``CREDIT_SCORING_HOME``).
 - Lake: ``CREDIT_SCORING_LAKE_URL`` (default: ``$CREDIT_SCORING_HOME/lake``).
 - Warehouse: DuckDB at ``$CREDIT_SCORING_HOME/warehouse.duckdb``.
@@ -42,8 +44,13 @@ from credit_scoring.settings import (
     TAKTILE_BASE_URL_VAR,
     TAKTILE_FLOW_SLUG_VAR,
     Settings,
+    SettingsError,
     load_settings,
 )
+
+FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
+TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 def _is_set(variable: str) -> bool:
@@ -55,6 +62,23 @@ def _env_or_default(variable: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(variable) if _is_set(variable) else default
 
 
+def timeout_seconds(variable: str) -> float:
+    """A per-call timeout from ``variable``, refusing anything but a positive number."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(
+            f"{variable}={raw!r} is not a positive number of seconds, e.g. "
+            f"{DEFAULT_TIMEOUT_SECONDS:g}"
+        )
+    return value
+
+
 def build_flinks_resource(settings: Settings | None = None) -> FlinksResource:
     """Flinks from the environment; the local mock's address when nothing is configured."""
     settings = settings or load_settings()
@@ -63,6 +87,7 @@ def build_flinks_resource(settings: Settings | None = None) -> FlinksResource:
         customer_id=_env_or_default(FLINKS_CUSTOMER_ID_VAR, settings.flinks_customer_id),
         # Secrets only ever come through EnvVar: Dagster then never shows or stores the value.
         api_key=dg.EnvVar(FLINKS_API_KEY_VAR) if _is_set(FLINKS_API_KEY_VAR) else None,
+        timeout_seconds=timeout_seconds(FLINKS_TIMEOUT_VAR),
     )
 
 
@@ -74,6 +99,7 @@ def build_taktile_resource() -> TaktileResource:
         base_url=dg.EnvVar(TAKTILE_BASE_URL_VAR),
         api_key=dg.EnvVar(TAKTILE_API_KEY_VAR) if _is_set(TAKTILE_API_KEY_VAR) else None,
         flow_slug=_env_or_default(TAKTILE_FLOW_SLUG_VAR, "credit-decision"),
+        timeout_seconds=timeout_seconds(TAKTILE_TIMEOUT_VAR),
     )
 
 

@@ -30,7 +30,10 @@ class FlinksResource(dg.ConfigurableResource):
     base_url: str = Field(description="API root, e.g. https://<instance>-api.private.fin.ag")
     customer_id: str = Field(description="Flinks customer id (part of every path)")
     api_key: str | None = Field(
-        default=None, description="Sent as x-api-key when set; optional for the mock"
+        default=None,
+        description="Sent as x-api-key when set; optional for the mock",
+        # kept out of repr/str, so logging the resource cannot print the key
+        repr=False,
     )
     days_of_transactions: str = Field(
         default="Days365", description="History to request: Days90 or Days365"

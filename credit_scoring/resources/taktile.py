@@ -92,7 +92,12 @@ class HttpTaktileResource(TaktileResource):
     """Taktile's decide API over HTTP (the real service, or the mock server's copy of it)."""
 
     base_url: str = Field(description="Taktile API root (TAKTILE_BASE_URL)")
-    api_key: str | None = Field(default=None, description="Sent as X-Api-Key (TAKTILE_API_KEY)")
+    api_key: str | None = Field(
+        default=None,
+        description="Sent as X-Api-Key (TAKTILE_API_KEY)",
+        # kept out of repr/str, so logging the resource cannot print the key
+        repr=False,
+    )
     flow_slug: str = Field(default="credit-decision", description="Decision flow slug")
     sandbox: bool = Field(default=False, description="Call the flow's sandbox endpoint")
     version: str = Field(default="v1.0", description="Flow version requested")

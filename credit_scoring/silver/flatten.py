@@ -23,7 +23,7 @@ BRONZE_COLUMNS = [
 FLATTEN_SQL = """
 with responses as (
     select
-        application_id, login_id, partition_date, request_id, fetched_at,
+        application_id, login_id, partition_date, request_id, fetched_at, response_position,
         payload::json as body
     from bronze
     where json_valid(payload)
@@ -53,14 +53,34 @@ accounts_flat as (
         coalesce(json_type(account, '$.Transactions'), 'NULL') as transactions_type
     from accounts
 ),
+-- Two accounts of one response that share an Id share its feed positions: the second one's
+-- are numbered after the first one's, so no two transactions of an account id ever share a
+-- position (the quarantine's key) and none can overwrite another.
+accounts_positioned as (
+    select
+        *,
+        coalesce(
+            sum(json_array_length(account, '$.Transactions')) over (
+                partition by application_id, request_id, fetched_at, account_id
+                order by account_position
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as position_offset
+    from accounts_flat
+    where transactions_type = 'ARRAY'
+    -- the window does not keep row order: restore bronze order (accounts are few) so that
+    -- transactions come out in bronze order, then feed order
+    order by response_position, account_position
+),
 transactions as (
     select
         application_id, login_id, partition_date, request_id, fetched_at, pulled_at,
-        account_id, category, type, currency,
+        account_id, category, type, currency, response_position, account_position,
         unnest(json_extract(account, '$.Transactions[*]')) as tx,
-        generate_subscripts(json_extract(account, '$.Transactions[*]'), 1) - 1 as feed_position
-    from accounts_flat
-    where transactions_type = 'ARRAY'
+        generate_subscripts(json_extract(account, '$.Transactions[*]'), 1) - 1
+            + position_offset as feed_position
+    from accounts_positioned
 )
 select
     application_id, login_id, partition_date, request_id, fetched_at, pulled_at,
@@ -117,6 +137,7 @@ from accounts
 
 UNREADABLE_SQL = """
 select application_id, login_id, partition_date, request_id,
+       null::varchar as account_id,
        case when not json_valid(payload) then 'payload is not valid JSON'
             else 'Accounts is ' || coalesce(json_type(payload::json, '$.Accounts'), 'missing')
                  || ', not an array' end as message
@@ -124,6 +145,30 @@ from bronze
 where not json_valid(payload)
    or coalesce(json_type(payload::json, '$.Accounts'), 'NULL') not in ('ARRAY')
 """
+UNREADABLE_COLUMNS = [
+    "application_id",
+    "login_id",
+    "partition_date",
+    "request_id",
+    "account_id",
+    "message",
+]
+
+
+def unreadable_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Accounts whose Transactions is there but not a list (an object, a string...).
+
+    Their transactions cannot be read, so each is quarantined as a whole; an account without
+    Transactions, or with ``null``, simply has none.
+    """
+    bad = accounts.loc[~accounts["transactions_type"].isin(["ARRAY", "NULL"])]
+    return bad.assign(
+        message="Transactions of account "
+        + bad["account_id"].astype(str)
+        + " is "
+        + bad["transactions_type"].astype(str)
+        + ", not an array"
+    ).loc[:, UNREADABLE_COLUMNS]
 
 
 def _connect(bronze: pd.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -131,6 +176,8 @@ def _connect(bronze: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     connection.execute("set threads to 2")
     frame = bronze.loc[:, BRONZE_COLUMNS].copy()
     frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True).dt.tz_localize(None)
+    # rows come out in bronze order, then feed order, whatever DuckDB does in between
+    frame["response_position"] = range(len(frame))
     connection.register("bronze", frame)
     return connection
 
@@ -157,16 +204,21 @@ def payload_batches(bronze: pd.DataFrame, limit: int = BATCH_PAYLOAD_BYTES) -> l
 
 
 def flatten(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(accounts, transactions, unreadable responses) from bronze responses, slice by slice."""
+    """(accounts, transactions, unreadable responses and accounts) from bronze, slice by slice.
+
+    Unreadable rows have ``account_id`` NULL for a whole response, else the account's id.
+    """
     parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
     for batch in payload_batches(bronze, BATCH_PAYLOAD_BYTES) or [bronze]:
         connection = _connect(batch)
         try:
+            accounts = connection.sql(ACCOUNTS_SQL).df()
+            unreadable = connection.sql(UNREADABLE_SQL).df()
             parts.append(
                 (
-                    connection.sql(ACCOUNTS_SQL).df(),
+                    accounts,
                     connection.sql(FLATTEN_SQL).df(),
-                    connection.sql(UNREADABLE_SQL).df(),
+                    pd.concat([unreadable, unreadable_accounts(accounts)], ignore_index=True),
                 )
             )
         finally:

@@ -19,11 +19,15 @@ PII_KEY_VAR = "CREDIT_SCORING_PII_KEY"
 
 
 def mask_account_number(numbers: pd.Series) -> pd.Series:
-    """``1234567890`` -> ``******7890`` (only the last four digits survive)."""
+    """``1234567890`` -> ``****7890`` (only the last four digits survive).
+
+    A number of four digits or fewer keeps none: its "last four" would be the whole number.
+    """
     digits = numbers.astype("string").str.replace(r"\D", "", regex=True)
-    last4 = digits.str.slice(-4)
+    length = digits.fillna("").str.len()
+    last4 = digits.str.slice(-4).where(length > 4, "")
     masked = "****" + last4
-    return masked.where(digits.fillna("").str.len() > 0, None)
+    return masked.where(length > 0, None)
 
 
 def holder_keys(names: pd.Series, emails: pd.Series) -> pd.Series:

@@ -20,6 +20,8 @@ MAX_AMOUNT = 10_000_000.0
 #: Earliest posting date accepted; anything older is a parsing accident (e.g. 0001-01-01).
 MIN_DATE = pd.Timestamp("1990-01-01")
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.+\-Z]*)?$"
+#: A decimal number as text, exponent allowed: what a number too large for a float looks like.
+_DECIMAL = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "unparseable_balance",
         lambda f: f["balance_num"].isna() | ~np.isfinite(f["balance_num"].fillna(0)),
-        lambda f: "Balance " + _q(f["balance_raw"]) + " is not a number",
+        lambda f: "Balance " + _q(f["balance_raw"]) + " is not a finite number",
     ),
     Rule(
         "duplicate_id_conflict",
@@ -162,6 +164,20 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
+def to_number(text: pd.Series) -> pd.Series:
+    """Parse numbers; a well-formed number beyond float range becomes +/-inf, not NaN.
+
+    pandas gives NaN for ``"1e999"`` or a 400-digit integer, which would read as "not a
+    number"; as infinity the row is rejected for what it is, an implausible amount.
+    """
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    overflow = numbers.isna() & text.str.match(_DECIMAL).fillna(False).astype(bool)
+    if overflow.any():
+        negative = text.str.startswith("-").fillna(False).astype(bool)
+        numbers[overflow] = np.where(negative[overflow], -np.inf, np.inf)
+    return numbers
+
+
 def prepare(raw: pd.DataFrame) -> pd.DataFrame:
     """Parse raw strings into the typed helper columns the rules read (set-based)."""
     frame = raw.copy()
@@ -174,11 +190,9 @@ def prepare(raw: pd.DataFrame) -> pd.DataFrame:
     for side in ("debit", "credit"):
         text = frame[f"{side}_raw"].astype("string").str.strip()
         frame[f"{side}_present"] = (text.notna() & (text != "")).astype(bool)
-        frame[f"{side}_num"] = pd.to_numeric(
-            text.where(frame[f"{side}_present"]), errors="coerce"
-        ).astype("float64")
+        frame[f"{side}_num"] = to_number(text.where(frame[f"{side}_present"]))
     balance_text = frame["balance_raw"].astype("string").str.strip()
-    frame["balance_num"] = pd.to_numeric(balance_text, errors="coerce").astype("float64")
+    frame["balance_num"] = to_number(balance_text)
     # the same Id twice in one application with different content cannot be resolved
     key = ["application_id", "transaction_id"]
     with_id = frame["transaction_id"].notna()

@@ -17,6 +17,7 @@ from credit_scoring.silver.pii import holder_keys, mask_account_number
 from credit_scoring.silver.rules import assign_rules, messages, prepare
 
 UNREADABLE_RESPONSE = "unreadable_response"
+UNREADABLE_TRANSACTIONS = "unreadable_transactions"
 CONFLICT_WITH_SILVER = "duplicate_id_conflict"
 
 
@@ -147,6 +148,10 @@ def standardise(
         }
     )
     if not unreadable.empty:
+        # a whole response (no account) or one account whose Transactions is not a list
+        unreadable_rule = pd.Series(UNREADABLE_TRANSACTIONS, index=unreadable.index).where(
+            unreadable["account_id"].notna(), UNREADABLE_RESPONSE
+        )
         rejected = pd.concat(
             [
                 rejected,
@@ -156,7 +161,7 @@ def standardise(
                         "login_id": unreadable["login_id"],
                         "partition_date": unreadable["partition_date"].astype(str),
                         "request_id": unreadable["request_id"],
-                        "account_id": "",
+                        "account_id": unreadable["account_id"].fillna(""),
                         "feed_position": -1,
                         "transaction_id": None,
                         "date_raw": None,
@@ -164,7 +169,7 @@ def standardise(
                         "debit_raw": None,
                         "credit_raw": None,
                         "balance_raw": None,
-                        "rule": UNREADABLE_RESPONSE,
+                        "rule": unreadable_rule,
                         "message": unreadable["message"],
                         "content_hash": None,
                         "rejected_at": pd.Timestamp(now),

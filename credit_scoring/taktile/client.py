@@ -6,6 +6,10 @@
 :mod:`credit_scoring.retrying`; any other 4xx is terminal and recorded with the server's
 ``detail``. The entity id is the application id, so a re-send after a crash is recognisable as
 the same request.
+
+The key goes only to the configured origin, as with the Flinks client: attached per request to
+that origin alone, redirects refused, and the server's words scrubbed of it before they become
+an error message.
 """
 
 from __future__ import annotations
@@ -19,7 +23,17 @@ from typing import Any
 import httpx
 import orjson
 
+from credit_scoring.api_keys import (
+    checked_api_key,
+    origin,
+    redact,
+    redact_bytes,
+    refused_redirect_message,
+)
 from credit_scoring.retrying import RetryPolicy, TransientError, attempts
+
+#: Taktile's spelling of the key header (header names are case-insensitive).
+API_KEY_HEADER = "X-Api-Key"
 
 
 class TaktileError(Exception):
@@ -117,18 +131,18 @@ class TaktileClient:
         self.version = version
         self.retry = retry or RetryPolicy()
         self.max_connections = max_connections
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if api_key:
-            headers["X-Api-Key"] = api_key
+        self._api_key = checked_api_key(api_key, "TAKTILE_API_KEY")
+        self._origin = origin(httpx.URL(base_url.rstrip("/")))
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=headers,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout_seconds, connect=5.0, pool=None),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             follow_redirects=False,
             transport=transport,
+            event_hooks={"request": [self._attach_api_key]},
         )
 
     async def __aenter__(self) -> TaktileClient:
@@ -136,6 +150,13 @@ class TaktileClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._http.aclose()
+
+    async def _attach_api_key(self, request: httpx.Request) -> None:
+        """The key on requests to the configured origin only (see the module docstring)."""
+        if self._api_key and origin(request.url) == self._origin:
+            request.headers[API_KEY_HEADER] = self._api_key
+        else:
+            request.headers.pop(API_KEY_HEADER, None)
 
     def body(self, request: DecisionRequest) -> bytes:
         return orjson.dumps(
@@ -147,6 +168,16 @@ class TaktileClient:
         )
 
     async def _post_once(self, content: bytes) -> dict[str, Any]:
+        """One exchange; errors are scrubbed of the key before the retry loop or a caller
+        sees them (a proxy error page may echo the request's headers)."""
+        try:
+            return await self._exchange(content)
+        except TaktileError as exc:
+            if not self._api_key or self._api_key not in exc.message:
+                raise
+            raise type(exc)(exc.code, redact(exc.message, self._api_key), exc.http_status) from None
+
+    async def _exchange(self, content: bytes) -> dict[str, Any]:
         try:
             response = await self._http.post(self.path, content=content)
         except httpx.TimeoutException as exc:
@@ -156,19 +187,24 @@ class TaktileClient:
                 "CONNECTION_ERROR", f"{type(exc).__name__}: {exc}"
             ) from None
         status = response.status_code
+        if 300 <= status < 400:
+            raise TaktileTerminalError(
+                "REDIRECT_REFUSED",
+                refused_redirect_message(response, self._origin, "TAKTILE_BASE_URL"),
+                status,
+            )
+        raw = redact_bytes(response.content, self._api_key)
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = None
         if status == 429 or status >= 500:
-            raise TaktileTransientError(f"HTTP_{status}", _detail(body, response), status)
+            raise TaktileTransientError(f"HTTP_{status}", _detail(body, raw, response), status)
         if status >= 400:
-            raise TaktileTerminalError(f"HTTP_{status}", _detail(body, response), status)
+            raise TaktileTerminalError(f"HTTP_{status}", _detail(body, raw, response), status)
         if not isinstance(body, dict):
             raise TaktileTransientError(
-                "MALFORMED_RESPONSE",
-                f"the body is not a JSON object ({response.content[:80]!r})",
-                status,
+                "MALFORMED_RESPONSE", f"the body is not a JSON object ({raw[:80]!r})", status
             )
         return body
 
@@ -215,9 +251,12 @@ class TaktileClient:
         return list(await asyncio.gather(*(one(r) for r in requests)))
 
 
-def _detail(body: object, response: httpx.Response) -> str:
-    """The server's own explanation (Taktile puts it in ``detail``), never our headers."""
+def _detail(body: object, raw: bytes, response: httpx.Response) -> str:
+    """The server's own explanation (Taktile puts it in ``detail``), never our headers.
+
+    ``raw`` is the body already scrubbed of the key, so cutting it cannot leave part of one.
+    """
     if isinstance(body, dict) and body.get("detail") is not None:
         detail = body["detail"]
         return detail if isinstance(detail, str) else orjson.dumps(detail).decode()[:500]
-    return response.content[:300].decode("utf-8", errors="replace") or response.reason_phrase
+    return raw[:300].decode("utf-8", errors="replace") or response.reason_phrase

@@ -1,13 +1,12 @@
-"""Bronze/silver against the real mock server in real processes: kills, overlaps, the CLI.
+"""Bronze/silver against the real mock server in real processes: overlaps and the CLI.
 
 Each scenario is compared with an undisturbed sequential run of the same days: the promise is
-that no transaction is processed twice and none is lost, however runs are interrupted or
-interleaved.
+that no transaction is processed twice and none is lost, however runs are interleaved. (Runs
+killed at every stage are in credit_scoring_tests/reliability/test_crashes.py.)
 """
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -21,16 +20,12 @@ from credit_scoring_tests.pipeline import (
     assert_same_state,
     pipeline_env,
     run_pipeline,
+    sample_days,
     snapshot,
     start_pipeline,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def sample_days() -> list[str]:
-    valid, _ = validate_applications(read_applications_csv(SAMPLE_DATA / "applications.csv"))
-    return sorted(valid["partition_date"].unique())
 
 
 @pytest.fixture(scope="module")
@@ -52,36 +47,6 @@ def reference(server, tmp_path_factory):
     state = snapshot(home, days)
     assert len(state["silver"]) > 0
     yield state
-    dispose_engines()
-
-
-CRASHES = [
-    "fetch.halfway",
-    "bronze.before_write",
-    "lake.temp_written:bronze/flinks_accounts_detail",
-    "lake.renamed_before_ledger:bronze/flinks_accounts_detail",
-    "silver.before_write",
-    "lake.temp_written:silver/transactions",
-    "lake.renamed_before_ledger:silver/transactions",
-    "ledger.register_before_commit",
-]
-
-
-@pytest.mark.parametrize("crash_at", CRASHES)
-def test_a_run_killed_at_any_point_is_completed_by_the_next_run(
-    server, reference, tmp_path, crash_at
-):
-    days = sample_days()
-    code, output = run_pipeline(
-        tmp_path, server.base_url, start=days[0], end=days[-1], CREDIT_SCORING_CRASH_AT=crash_at
-    )
-    assert code == -signal.SIGKILL, f"the run was not killed at {crash_at}:\n{output[-3000:]}"
-
-    code, output = run_pipeline(tmp_path, server.base_url, start=days[0], end=days[-1])
-
-    assert code == 0, output[-4000:]
-    assert_same_state(snapshot(tmp_path, days), reference)
-    assert not list((tmp_path / "lake").rglob("*.tmp")), "a temporary file was left visible"
     dispose_engines()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -110,3 +110,21 @@ def test_applications_asset_materializes_one_partition_and_reports_rejects(tmp_p
     metadata = result.asset_materializations_for_node("applications")[0].metadata
     assert metadata["dagster/row_count"].value == 1
     assert metadata["rejected_rows"].value == 1
+
+
+def test_an_application_dated_in_the_future_is_rejected_not_left_waiting(tmp_path):
+    path = write(
+        tmp_path,
+        "A,l1,2026-10-05T12:04:00Z,100\nB,l2,2026-10-05T12:06:00Z,100\nC,l3,2099-01-01,100\n",
+    )
+    now = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+
+    valid, rejects = validate_applications(read_applications_csv(path), now=now)
+
+    # a few minutes ahead is a clock running fast; later is a typo no partition would hold
+    assert list(valid["application_id"]) == ["A"]
+    assert dict(zip(rejects["application_id"], rejects["rule"], strict=True)) == {
+        "B": "applied_at_in_future",
+        "C": "applied_at_in_future",
+    }
+    assert "2026-10-05 12:00 UTC" in rejects["message"].iloc[0]

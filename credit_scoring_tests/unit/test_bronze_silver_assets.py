@@ -214,3 +214,33 @@ def test_refetch_pulls_again_but_adds_no_duplicate_rows(world):
     assert len(lake().read(table_for("bronze/flinks_accounts_detail"), [DAY1])) == 4
     assert len(silver_rows(DAY1)) == 6
     assert reconcile(lake(), ledger(), DAY1).ok
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (b'{"Accounts": []}', None),
+        (b'{"Accounts": [{"Transactions": []}]}', None),
+        (b'{"Accounts": null}', "its Accounts is null, not an array"),
+        (b'{"Accounts": {"Id": "a"}}', "its Accounts is an object, not an array"),
+        (b'{"HttpStatusCode": 200}', "without Accounts"),
+        (b"[]", "with an array, not a JSON object"),
+        (b'{"Accounts": [', "not valid JSON"),
+    ],
+)
+def test_a_200_body_without_an_accounts_array_is_a_failed_fetch(payload, problem):
+    from credit_scoring.assets.bronze import payload_problem
+
+    found = payload_problem(payload)
+
+    assert found is None if problem is None else problem in found
+
+
+def test_applications_dated_before_the_start_date_are_reported_not_silently_skipped(
+    world, monkeypatch
+):
+    monkeypatch.setenv("CREDIT_SCORING_START_DATE", DAY2)
+    result = run(world["fake"], partition=DAY2)
+    metadata = result.asset_materializations_for_node("applications")[0].metadata
+    assert metadata["before_start_date"].value == 2  # APP-1 and APP-2, dated DAY1
+    assert metadata["dagster/row_count"].value == 1

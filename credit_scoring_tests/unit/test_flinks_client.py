@@ -11,6 +11,7 @@ import respx
 
 from credit_scoring.flinks import FlinksClient, RetryPolicy
 from credit_scoring.flinks.client import PollPolicy
+from credit_scoring.resources.flinks import FlinksResource
 
 BASE = "https://flinks.test"
 CUSTOMER = "cust-1"
@@ -253,3 +254,82 @@ def test_unknown_days_of_transactions_is_refused_with_the_allowed_values():
 
     with pytest.raises(ValueError, match="Days90"):
         asyncio.run(run())
+
+
+ELSEWHERE = "https://collector.elsewhere.test"
+
+
+@respx.mock
+def test_a_redirect_to_another_host_is_refused_and_the_key_never_leaves_the_configured_host():
+    authorize = respx.post(f"{API}/Authorize").respond(
+        307, headers={"Location": f"{ELSEWHERE}/v3/{CUSTOMER}/BankingServices/Authorize?t=1"}
+    )
+    elsewhere = respx.route(host="collector.elsewhere.test").respond(json=AUTHORIZED)
+
+    result = fetch(api_key="s3cret-key")
+
+    assert elsewhere.call_count == 0
+    assert authorize.call_count == 1, "a redirect is terminal: asking again cannot help"
+    assert result.error_code == "REDIRECT_REFUSED"
+    assert result.extra["retryable"] is False
+    assert "https://collector.elsewhere.test:443" in result.error_message
+    assert "FLINKS_BASE_URL" in result.error_message
+    assert "t=1" not in result.error_message, "only the origin of the Location is quoted"
+
+
+@respx.mock
+def test_a_server_echoing_the_key_in_its_error_does_not_put_the_key_in_the_result():
+    def echo(request: httpx.Request) -> httpx.Response:
+        key = request.headers["x-api-key"]
+        return httpx.Response(
+            403,
+            json={"FlinksCode": "FORBIDDEN", "Message": f"key {key} is not allowed here"},
+        )
+
+    respx.post(f"{API}/Authorize").mock(side_effect=echo)
+
+    result = fetch(api_key="s3cret-key")
+
+    assert result.error_code == "FORBIDDEN"
+    assert "s3cret-key" not in result.error_message
+    assert "[REDACTED]" in result.error_message
+    assert b"s3cret-key" not in result.payload, "the error body is what bronze stores"
+
+
+@respx.mock
+def test_a_non_json_error_page_echoing_the_key_is_scrubbed_before_it_is_cut():
+    key = "k" * 100 + "-s3cret"
+    respx.post(f"{API}/Authorize").respond(
+        502, content=b"<html>bad gateway; request headers: x-api-key: " + key.encode()
+    )
+
+    result = fetch(api_key=key, retry=RetryPolicy(max_attempts=1))
+
+    assert result.error_code == "HTTP_502"
+    assert "k" * 40 not in result.error_message
+
+
+@respx.mock
+def test_a_key_with_a_trailing_newline_is_sent_trimmed():
+    authorize = respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+
+    assert fetch(api_key="  s3cret-key\n").ok
+
+    assert authorize.calls[0].request.headers["x-api-key"] == "s3cret-key"
+
+
+@pytest.mark.parametrize("bad_key", ["s3cret\nkey", "s3cret\r\nX-Injected: 1", "s3crét-key"])
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(bad_key):
+    with pytest.raises(ValueError, match="FLINKS_API_KEY") as refused:
+        FlinksClient(BASE, CUSTOMER, api_key=bad_key)
+
+    assert "s3cr" not in str(refused.value)
+
+
+def test_the_resource_never_shows_its_key():
+    resource = FlinksResource(base_url=BASE, customer_id=CUSTOMER, api_key="s3cret-key")
+
+    assert "s3cret-key" not in repr(resource)
+    assert "s3cret-key" not in str(resource)
+    assert resource.api_key == "s3cret-key"

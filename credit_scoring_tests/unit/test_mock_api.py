@@ -19,7 +19,7 @@ from credit_scoring_tests.conftest import SAMPLE_DATA
 from mock_api import app as mock_app
 from mock_api import decision_flow
 from mock_api.app import create_app
-from mock_api.behaviour import FAULT_KINDS, MockConfig, fault_draw
+from mock_api.behaviour import FAULT_KINDS, MockConfig, fault_draw, terminal_draw
 from mock_api.export_format import COLUMNS
 from mock_api.generator import GenerateConfig, generate
 from mock_api.store import Store, load_store, transaction_id
@@ -1120,3 +1120,47 @@ def test_error_faults_on_decide_answer_the_taktile_error_shape(sample_client, ki
     assert response.json["status"] == status
     assert retried.status_code == 200
     assert retried.json["metadata"]["entity_id"] == entity
+
+
+# -- terminal faults --------------------------------------------------------------------------
+
+
+def test_terminal_draw_is_a_pure_function_of_seed_and_key_near_the_rate():
+    keys = [f"login-{n}" for n in range(2000)]
+    drawn = [terminal_draw(5, key, 0.2) for key in keys]
+    assert drawn == [terminal_draw(5, key, 0.2) for key in keys]
+    assert drawn != [terminal_draw(6, key, 0.2) for key in keys]
+    assert 0.17 < sum(drawn) / len(keys) < 0.23
+    assert not any(terminal_draw(5, key, 0.0) for key in keys)
+    assert all(terminal_draw(5, key, 1.0) for key in keys)
+
+
+def test_a_login_drawn_terminal_is_refused_on_every_call_as_disabled(sample_client):
+    client = sample_client(terminal_rate=1.0, fault_rate=1.0)
+    answers = [flinks(client, "Authorize", {"LoginId": SAMPLE_LOGIN}) for _ in range(4)]
+    assert {a.status_code for a in answers} == {401}
+    assert {a.get_json()["FlinksCode"] for a in answers} == {"DISABLED_LOGIN"}
+    stats = client.get("/_mock/stats").get_json()
+    assert stats["terminal_answers"] == 4
+    assert stats["terminal_keys"] == {"Authorize": [SAMPLE_LOGIN]}
+    # a terminal key draws no transient fault: nothing to recover, nothing to count
+    assert sum(stats["faults"].values()) == 0
+
+
+def test_a_decision_entity_drawn_terminal_is_a_422_every_time(sample_client):
+    client = sample_client(terminal_rate=1.0)
+    answers = [decide(client, decide_body("APP-T")) for _ in range(3)]
+    assert {a.status_code for a in answers} == {422}
+    stats = client.get("/_mock/stats").get_json()
+    assert stats["terminal_keys"] == {"decide": ["APP-T"]}
+    assert stats["decisions"] == 0
+
+
+def test_faults_are_counted_per_endpoint_and_key(sample_client):
+    client = sample_client(fault_rate=1.0, fault_kinds=("500",), fault_max_consecutive=2)
+    statuses = [
+        flinks(client, "Authorize", {"LoginId": SAMPLE_LOGIN}).status_code for _ in range(3)
+    ]
+    assert statuses == [500, 500, 200]
+    stats = client.get("/_mock/stats").get_json()
+    assert stats["faults_by_key"] == {"Authorize": {SAMPLE_LOGIN: 2}}

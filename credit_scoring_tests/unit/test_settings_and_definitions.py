@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import pytest
 
@@ -53,3 +55,52 @@ def test_flinks_resource_reads_secrets_through_envvar(monkeypatch):
     resource = build_flinks_resource()
     # the configured value is an EnvVar reference, so Dagster never stores the secret itself
     assert isinstance(resource._get_non_default_public_field_values().get("api_key"), dg.EnvVar)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CREDIT_SCORING_LEDGER_URL", "ledger.sqlite", "is not a SQLAlchemy URL"),
+        ("CREDIT_SCORING_LEDGER_URL", "mysql://u:secret@db/ledger", "sqlite or postgresql"),
+        ("FLINKS_CUSTOMER_ID", "acme/prod", "is not a customer id"),
+        ("CREDIT_SCORING_APPLICATIONS", "/no/such/applications.csv", "does not exist"),
+        ("CREDIT_SCORING_EXECUTOR", "kubernetes", "is not an executor"),
+    ],
+)
+def test_more_invalid_values_fail_at_load_with_the_variable_name(
+    monkeypatch, variable, value, message
+):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable) as raised:
+        load_settings()
+    assert message in str(raised.value)
+
+
+def test_a_ledger_url_is_never_quoted_in_its_error(monkeypatch):
+    monkeypatch.setenv("CREDIT_SCORING_LEDGER_URL", "mysql://scorer:s3cret@db/ledger")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "s3cret" not in str(raised.value)
+
+
+def test_a_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    home.write_text("")
+    monkeypatch.setenv("CREDIT_SCORING_HOME", str(home))
+    with pytest.raises(SettingsError, match=r"CREDIT_SCORING_HOME=.* is not a directory"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "message"),
+    [
+        ("2019-12-31", "2020-01-02", "before the first partition, 2020-01-01"),
+        ("2026-11-20", "2026-11-26", "is in the future: the last partition is today, 2026-11-25"),
+    ],
+)
+def test_the_runner_refuses_days_outside_the_partitions(first, last, message):
+    from credit_scoring.runner import check_partitions
+
+    with pytest.raises(ValueError, match=message):
+        check_partitions(first, last, date(2020, 1, 1), date(2026, 11, 25))
+    check_partitions("2020-01-01", "2026-11-25", date(2020, 1, 1), date(2026, 11, 25))

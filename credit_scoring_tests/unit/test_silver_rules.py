@@ -204,3 +204,57 @@ def test_slicing_does_not_change_what_silver_gets(monkeypatch):
         sliced.transactions.drop(columns=["fetched_at"]),
     )
     assert len(sliced.transactions) == 15
+
+
+def test_a_number_beyond_float_range_is_implausible_not_unreadable():
+    bronze = pd.DataFrame(
+        [
+            response(
+                "A",
+                [
+                    tx("t-digits", credit="9" * 400),
+                    tx("t-exponent", debit="1e999", credit=None),
+                    tx("t-balance", balance="1" + "0" * 400),
+                ],
+            )
+        ]
+    )
+
+    batch = standardise(bronze)
+
+    rules = dict(zip(batch.rejected["transaction_id"], batch.rejected["rule"], strict=True))
+    assert rules == {
+        "t-digits": "implausible_amount",
+        "t-exponent": "implausible_amount",
+        "t-balance": "unparseable_balance",
+    }
+
+
+def test_an_account_whose_transactions_is_not_a_list_is_quarantined_with_its_id():
+    row = response("A", [tx("t1")])
+    body = orjson.loads(row["payload"])
+    broken = {**body["Accounts"][0], "Id": "acc-broken", "Transactions": {"Id": "t2"}}
+    body["Accounts"].append(broken)
+    row["payload"] = orjson.dumps(body).decode()
+
+    batch = standardise(pd.DataFrame([row]))
+
+    assert batch.transactions["transaction_id"].tolist() == ["t1"]
+    (reject,) = batch.rejected.to_dict("records")
+    assert (reject["rule"], reject["account_id"]) == ("unreadable_transactions", "acc-broken")
+    assert "OBJECT, not an array" in reject["message"]
+
+
+def test_two_accounts_sharing_an_id_lose_none_of_their_rows():
+    row = response("A", [tx("t1"), tx("t2", date="never")])
+    body = orjson.loads(row["payload"])
+    twin = {**body["Accounts"][0], "Transactions": [tx("t3"), tx("t4", date="never")]}
+    body["Accounts"].append(twin)
+    row["payload"] = orjson.dumps(body).decode()
+
+    batch = standardise(pd.DataFrame([row]))
+
+    assert sorted(batch.transactions["transaction_id"]) == ["t1", "t3"]
+    # the quarantine's key includes the feed position: the twin's rows are numbered after
+    assert sorted(batch.rejected["transaction_id"]) == ["t2", "t4"]
+    assert batch.rejected["feed_position"].tolist() == [1, 3]

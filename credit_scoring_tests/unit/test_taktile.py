@@ -214,3 +214,55 @@ def test_knock_outs_decline_whatever_the_score():
 def test_missing_or_non_numeric_features_are_refused(bad):
     with pytest.raises(decision_flow.InvalidFeatures, match="nsf_count_90d"):
         decision_flow.score_features({**GOOD, "nsf_count_90d": bad})
+
+
+@respx.mock
+def test_a_redirect_to_another_host_is_refused_and_the_key_never_leaves_the_configured_host():
+    flow = respx.post(URL).respond(
+        308, headers={"Location": "https://collector.elsewhere.test/decide"}
+    )
+    elsewhere = respx.route(host="collector.elsewhere.test").respond(json=RESPONSE)
+
+    decision = decide(api_key="canary-7f3a")
+
+    assert elsewhere.call_count == 0
+    assert flow.call_count == 1
+    assert decision.error_code == "REDIRECT_REFUSED"
+    assert "https://collector.elsewhere.test:443" in decision.error_message
+    assert "TAKTILE_BASE_URL" in decision.error_message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda key: httpx.Response(401, json={"detail": f"API key {key} is not valid"}),
+        lambda key: httpx.Response(502, content=f"<pre>X-Api-Key: {key}</pre>".encode()),
+        lambda key: httpx.Response(200, content=f"not json, key {key}".encode()),
+    ],
+    ids=["json-detail", "error-page", "malformed"],
+)
+@respx.mock
+def test_a_server_echoing_the_key_does_not_put_the_key_in_the_decision(answer):
+    respx.post(URL).mock(side_effect=lambda request: answer(request.headers["X-Api-Key"]))
+
+    decision = decide(api_key="canary-7f3a")
+
+    assert not decision.ok
+    assert "canary-7f3a" not in decision.error_message
+    assert "canary-7f3a" not in repr(decision)
+
+
+@pytest.mark.parametrize("bad_key", ["canary\n7f3a", "canary-7f3a\r\nX-Injected: 1", "canäry-7f3a"])
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(bad_key):
+    with pytest.raises(ValueError, match="TAKTILE_API_KEY") as refused:
+        TaktileClient(BASE, "credit-decision", api_key=bad_key)
+
+    assert "7f3a" not in str(refused.value)
+
+
+def test_the_http_resource_never_shows_its_key():
+    resource = HttpTaktileResource(base_url=BASE, api_key="canary-7f3a")
+
+    assert "canary-7f3a" not in repr(resource)
+    assert "canary-7f3a" not in str(resource)
+    assert resource.api_key == "canary-7f3a"

@@ -1,0 +1,117 @@
+"""The benchmark's figures as a markdown table and a plot of time against size per stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Stages in pipeline order, as the table and the plot name them.
+STAGE_ORDER = (
+    "fetch + bronze",
+    "silver + ledger",
+    "dbt features",
+    "decide + store",
+    "dbt monitoring",
+    "checks",
+)
+
+
+def _fmt(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int) or digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    """Every size's stages (time, throughput, peak RSS), then the comparisons."""
+    lines = [
+        f"# Benchmark {figures['date']} ({figures['machine']})",
+        "",
+        "| size | applications | transactions | stage | seconds | transactions/s | peak RSS MiB |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for size in figures["sizes"]:
+        first = size["first_run"]
+        for stage in (*STAGE_ORDER, "whole run"):
+            row = first["stages"].get(stage) if stage != "whole run" else first["whole"]
+            if not row:
+                continue
+            lines.append(
+                f"| {size['name']} | {_fmt(size['applications'])} | "
+                f"{_fmt(size['transactions'])} | {stage} | {_fmt(row['seconds'])} | "
+                f"{_fmt(row.get('transactions_per_second'), 0)} | "
+                f"{_fmt(row.get('peak_rss_mb'), 0)} |"
+            )
+    lines += [
+        "",
+        "| size | floor s | fetch+bronze s | ratio | dlt peer s | ingestion s | dlt/ingestion |"
+        " re-run s | re-run/first | Flinks calls | Taktile calls |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in figures["sizes"]:
+        first, rerun = size["first_run"], size["re_run"]
+        fetch = first["stages"].get("fetch + bronze", {}).get("seconds")
+        ingestion = sum(
+            first["stages"].get(s, {}).get("seconds", 0.0)
+            for s in ("fetch + bronze", "silver + ledger")
+        )
+        floor = (size.get("floor") or {}).get("seconds")
+        peer = (size.get("peer") or {}).get("seconds")
+        lines.append(
+            f"| {size['name']} | {_fmt(floor, 2)} | {_fmt(fetch, 2)} | "
+            f"{_fmt(fetch / floor if fetch and floor else None, 2)} | {_fmt(peer, 1)} | "
+            f"{_fmt(ingestion, 1)} | {_fmt(peer / ingestion if peer and ingestion else None, 2)} |"
+            f" {_fmt(rerun['whole']['seconds'])} | "
+            f"{_fmt(rerun['whole']['seconds'] / first['whole']['seconds'], 3)} | "
+            f"{_fmt(rerun['flinks_calls'], 0)} | {_fmt(rerun['taktile_calls'], 0)} |"
+        )
+    backfill = figures.get("backfill")
+    if backfill:
+        lines += [
+            "",
+            f"Backfill of {_fmt(backfill['applications'])} applications "
+            f"({_fmt(backfill['transactions'])} transactions) over {backfill['days']} days: "
+            f"one single run {_fmt(backfill['single_run_seconds'])} s, "
+            f"{backfill['days']} one-day runs {_fmt(backfill['separate_runs_seconds'])} s "
+            f"(ratio {_fmt(backfill['separate_runs_seconds'] / backfill['single_run_seconds'], 1)}"
+            "x).",
+        ]
+    scaling = figures.get("scaling")
+    if scaling:
+        lines += [
+            "",
+            f"Scaling, {scaling['from']} -> {scaling['to']} ({_fmt(scaling['data_ratio'], 2)}x "
+            f"the transactions): {_fmt(scaling['time_ratio'], 2)}x the whole run's time.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(figures: dict[str, Any], path: Path) -> Path:
+    """Seconds against transactions, one line per stage and one for the whole first run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(figures["sizes"], key=lambda s: s["transactions"])
+    x = [s["transactions"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for stage in STAGE_ORDER:
+        y = [s["first_run"]["stages"].get(stage, {}).get("seconds") for s in sizes]
+        if any(v is not None for v in y):
+            ax.plot(x, [v or 0.0 for v in y], marker="o", label=stage)
+    ax.plot(
+        x, [s["first_run"]["whole"]["seconds"] for s in sizes], "k--", marker="s", label="whole run"
+    )
+    ax.plot(x, [s["re_run"]["whole"]["seconds"] for s in sizes], "k:", marker="x", label="re-run")
+    ax.set_xlabel("transactions in the day")
+    ax.set_ylabel("seconds")
+    ax.set_title(f"Whole graph, one day, by stage ({figures['date']})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,199 @@
+"""Three overlapping backfills at once: from the CLI, and through the run queue and the daemon.
+
+Whatever the interleaving, the promise is the ledger's: each application fetched once and
+decided once, no row twice anywhere, no run failed by a lock (the SQLite ledger, DuckDB's
+single-writer warehouse) — runs wait or retry instead — and the final state is the state of
+one sequential run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from credit_scoring.applications import read_applications_csv, validate_applications
+from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring.settings import REPO_ROOT
+from credit_scoring_tests.conftest import SAMPLE_DATA
+from credit_scoring_tests.pipeline import (
+    assert_same_state,
+    lost_and_duplicated,
+    pipeline_env,
+    sample_days,
+    whole_graph_snapshot,
+)
+from credit_scoring_tests.reliability.report import ScenarioFigures
+from mock_api.process import stop_process_group
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
+
+
+def overlapping_ranges(days: list[str]) -> list[tuple[str, str]]:
+    """Three ranges over the sample days, each overlapping the two others."""
+    assert len(days) >= 3, "the sample data must span three days"
+    return [(days[0], days[-1]), (days[1], days[-1]), (days[0], days[1])]
+
+
+def application_count() -> int:
+    valid, _ = validate_applications(read_applications_csv(SAMPLE_DATA / "applications.csv"))
+    return len(valid)
+
+
+def check_final_state(home: Path, server, reference, reliability_report, scenario: str) -> None:
+    days = sample_days()
+    state = whole_graph_snapshot(home, days)
+    lost, duplicated = lost_and_duplicated(state, reference)
+    stats = server.stats()
+    repeats = stats["decision_repeats"]
+    statuses = state["applications"]["status"]
+    reliability_report(
+        ScenarioFigures(
+            scenario=scenario,
+            faults_injected=3,
+            recovered=3 if (lost, duplicated, repeats) == (0, 0, 0) else 0,
+            recorded_error=int((statuses == "ERROR").sum()),
+            rows_lost=lost,
+            duplicates=duplicated + repeats,
+        )
+    )
+    assert (lost, duplicated) == (0, 0)
+    assert_same_state(state, reference)
+    # exactly once against the outside world too: one fetch and one decision per application
+    applications = application_count()
+    assert stats["requests"]["Authorize"] == applications
+    assert stats["decisions"] == applications
+    assert repeats == 0
+
+
+def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
+    sample_server, undisturbed_state, tmp_path, reliability_report
+):
+    sample_server.reset_stats()
+    env = pipeline_env(tmp_path, sample_server.base_url, TAKTILE_BASE_URL=sample_server.base_url)
+    write_dagster_yaml(tmp_path / "dagster_home")
+    launches = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "asset",
+                "materialize",
+                "-m",
+                "credit_scoring.definitions",
+                "--select",
+                "*",
+                "--partition-range",
+                f"{first}...{last}",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        for first, last in overlapping_ranges(sample_days())
+    ]
+    try:
+        outputs = [launch.communicate(timeout=900)[0] for launch in launches]
+    finally:
+        for launch in launches:
+            stop_process_group(launch)
+    codes = [launch.returncode for launch in launches]
+    assert codes == [0, 0, 0], "\n\n".join(out[-3000:] for out in outputs)
+
+    check_final_state(
+        tmp_path,
+        sample_server,
+        undisturbed_state,
+        reliability_report,
+        "concurrency: 3 overlapping CLI backfills at once",
+    )
+    dispose_engines()
+
+
+def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
+    """Submit an asset backfill of the whole graph over ``first..last``, as the UI does."""
+    import dagster as dg
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from credit_scoring.definitions import defs
+    from credit_scoring.partitions import daily_partitions
+
+    graph = defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    partitions = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=graph,
+        partition_names=partitions,
+        asset_selection=list(graph.materializable_asset_keys),
+        backfill_timestamp=time.time(),
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=f"overlapping backfill {first}..{last}",
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def test_three_overlapping_backfills_through_the_daemon_queue_and_all_succeed(
+    sample_server, undisturbed_state, tmp_path, reliability_report
+):
+    import dagster as dg
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    sample_server.reset_stats()
+    dagster_home = tmp_path / "dagster_home"
+    write_dagster_yaml(dagster_home)
+    env = pipeline_env(tmp_path, sample_server.base_url, TAKTILE_BASE_URL=sample_server.base_url)
+    # the daemon and the runs it launches log a lot: to a file, never to a pipe nobody reads
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("w") as log_file:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        ids = [submit_asset_backfill(dagster_home, *r) for r in overlapping_ranges(sample_days())]
+        instance = dg.DagsterInstance.from_config(str(dagster_home))
+        deadline = time.monotonic() + 600
+        done = {BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED}
+        done |= {BulkActionStatus.FAILED, BulkActionStatus.CANCELED}
+        while time.monotonic() < deadline:
+            statuses = [instance.get_backfill(i).status for i in ids]
+            if all(status in done for status in statuses):
+                break
+            assert daemon.poll() is None, "the daemon exited"
+            time.sleep(2)
+    finally:
+        stop_process_group(daemon, grace_seconds=10)
+    log = log_path.read_text(errors="replace")
+    runs = instance.get_runs()
+    failed = [run.run_id for run in runs if run.status != dg.DagsterRunStatus.SUCCESS]
+    assert statuses == [BulkActionStatus.COMPLETED_SUCCESS] * 3, (statuses, log[-4000:])
+    assert runs, "the daemon launched no run"
+    assert failed == [], log[-4000:]
+
+    check_final_state(
+        tmp_path,
+        sample_server,
+        undisturbed_state,
+        reliability_report,
+        f"concurrency: 3 overlapping backfills via the daemon ({len(runs)} queued runs)",
+    )
+    dispose_engines()
