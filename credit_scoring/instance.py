@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from filelock import FileLock
 
 from credit_scoring.pools import WAREHOUSE_POOL
 from credit_scoring.settings import load_settings
@@ -57,13 +58,16 @@ def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
     Also registers the ``warehouse`` pool in the instance at its default limit: the run queue
     only holds back runs for pools it knows, and Dagster registers a pool when a step first
     claims it, so on a fresh instance the first overlapping runs would all be let through.
+    Runs started at once on a fresh home take turns here (a file lock): Dagster creates its
+    SQLite storage on first open, and two processes creating it together both fail.
     """
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if overwrite or not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        instance.event_log_storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+    with FileLock(str(home / ".instance.lock"), timeout=300):
+        if overwrite or not config.exists():
+            config.write_text(DAGSTER_YAML, encoding="utf-8")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.event_log_storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
     return config
 
 

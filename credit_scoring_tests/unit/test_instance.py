@@ -1,0 +1,32 @@
+"""The local Dagster instance: created once however many runs start together, pools known."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import dagster as dg
+
+from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.pools import WAREHOUSE_POOL
+
+
+def _prepare(home: str, barrier) -> None:
+    barrier.wait(timeout=60)
+    write_dagster_yaml(Path(home))
+
+
+def test_runs_starting_together_on_a_fresh_home_all_get_a_working_instance(tmp_path):
+    home = tmp_path / "dagster_home"
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    workers = [context.Process(target=_prepare, args=(str(home), barrier)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=180)
+
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
+    assert limits == {WAREHOUSE_POOL: 1}
