@@ -224,7 +224,9 @@ def generate_cached(out: Path, applications: int, days: int, start: date) -> int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="125,625,2500", help="applications per size")
-    parser.add_argument("--backfill-days", type=int, default=30)
+    parser.add_argument(
+        "--backfill-days", type=int, default=30, help="0 skips the backfill comparison"
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
     parser.add_argument("--smoke", action="store_true", help="a tiny size, for the tests")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
@@ -241,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             measure_size(names.get(n, f"{n} apps"), n, args.cache, scratch, not args.no_peer)
             for n in sizes
         ]
-        figures["backfill"] = measure_backfill(min(sizes), backfill_days, args.cache, scratch)
+        if backfill_days > 0:
+            figures["backfill"] = measure_backfill(min(sizes), backfill_days, args.cache, scratch)
     ordered = sorted(figures["sizes"], key=lambda s: s["transactions"])
     if len(ordered) >= 2:
         low, high = ordered[-2], ordered[-1]
