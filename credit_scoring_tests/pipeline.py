@@ -65,6 +65,25 @@ def pipeline_env(home: Path, base_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def dagster_materialize(select: str, *partitions: str) -> list[str]:
+    """``dagster asset materialize`` of ``select`` on the code location, as an operator types it.
+
+    ``partitions`` is ``("--partition", day)`` or ``("--partition-range", "A...B")``.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "credit_scoring.definitions",
+        "--select",
+        select,
+        *partitions,
+    ]
+
+
 def start_pipeline(
     home: Path,
     base_url: str,

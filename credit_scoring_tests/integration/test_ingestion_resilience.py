@@ -8,7 +8,6 @@ killed at every stage are in credit_scoring_tests/reliability/test_crashes.py.)
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
@@ -18,6 +17,7 @@ from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.pipeline import (
     assert_same_state,
+    dagster_materialize,
     pipeline_env,
     run_pipeline,
     sample_days,
@@ -74,20 +74,8 @@ def test_dagster_cli_materializes_a_partition_and_a_partition_range(server, tmp_
         "applications,bronze/flinks_accounts_detail,silver/accounts,silver/transactions,"
         "silver/rejected_transactions"
     )
-    dagster = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "credit_scoring.definitions",
-        "--select",
-        select,
-    ]
-
     one = subprocess.run(
-        [*dagster, "--partition", days[0]],
+        dagster_materialize(select, "--partition", days[0]),
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -96,7 +84,7 @@ def test_dagster_cli_materializes_a_partition_and_a_partition_range(server, tmp_
     )
     assert one.returncode == 0, one.stderr[-4000:]
     many = subprocess.run(
-        [*dagster, "--partition-range", f"{days[1]}...{days[-1]}"],
+        dagster_materialize(select, "--partition-range", f"{days[1]}...{days[-1]}"),
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,

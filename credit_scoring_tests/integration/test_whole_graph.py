@@ -7,7 +7,6 @@ decision monitoring, as one backfill run over the sample days, exactly as an ope
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
@@ -18,26 +17,14 @@ from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.dbt_harness import query
-from credit_scoring_tests.pipeline import pipeline_env, sample_days
+from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def materialize(env: dict[str, str], days: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "credit_scoring.definitions",
-            "--select",
-            "*",
-            "--partition-range",
-            f"{days[0]}...{days[-1]}",
-        ],
+        dagster_materialize("*", "--partition-range", f"{days[0]}...{days[-1]}"),
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,

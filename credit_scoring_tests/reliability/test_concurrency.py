@@ -22,6 +22,7 @@ from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.pipeline import (
     assert_same_state,
+    dagster_materialize,
     lost_and_duplicated,
     pipeline_env,
     sample_days,
@@ -78,19 +79,7 @@ def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
     write_dagster_yaml(tmp_path / "dagster_home")
     launches = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "asset",
-                "materialize",
-                "-m",
-                "credit_scoring.definitions",
-                "--select",
-                "*",
-                "--partition-range",
-                f"{first}...{last}",
-            ],
+            dagster_materialize("*", "--partition-range", f"{first}...{last}"),
             env=env,
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,

@@ -57,6 +57,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from credit_scoring.assets.decisions import STATUS_COLUMNS
 from credit_scoring.dbt_project import DBT_PROJECT_DIR
 from credit_scoring.flinks.client import FlinksClient
 from credit_scoring.flinks.errors import FlinksError
@@ -723,21 +724,7 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
         io_manager.handle_output(context, with_claim(decisions, token))
     statuses = ledger.application_statuses([DAY])
     status_key = dg.AssetKey(["scoring", "decision_status"])
-    status_frame = statuses.assign(application_date=date.fromisoformat(DAY)).loc[
-        :,
-        [
-            "application_id",
-            "application_date",
-            "status",
-            "attempts",
-            "error_stage",
-            "error_code",
-            "error_message",
-            "decision_id",
-            "transactions",
-            "updated_at",
-        ],
-    ]
+    status_frame = statuses.assign(application_date=date.fromisoformat(DAY)).loc[:, STATUS_COLUMNS]
     with output_context(status_key) as context:
         io_manager.handle_output(context, status_frame)
 
