@@ -4,19 +4,29 @@ What is compared: the latest successful response of every application that reach
 Each transaction copy in it must be in silver (same id and same content) or in the quarantine
 (same response, account and feed position) — exactly one of the two. Every silver transaction
 must have a ledger row and every ledger transaction row a silver row.
+
+The comparison runs in DuckDB: the bronze responses are unnested by the same SQL silver uses
+(slice by slice, as DuckDB cannot spill JSON work), only the six key columns of each copy are
+kept, and the joins against silver, the quarantine and the ledger return counts and a few
+examples. Nothing the size of the day is materialised in pandas.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-import pandas as pd
+import duckdb
 
 from credit_scoring.lake.io_manager import latest_ok_responses
 from credit_scoring.lake.schemas import table_for
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.ledger import SILVERED, Ledger
-from credit_scoring.silver.flatten import flatten
+from credit_scoring.silver.flatten import (
+    BATCH_PAYLOAD_BYTES,
+    FLATTEN_SQL,
+    payload_batches,
+    register_bronze,
+)
 
 COORDS = ["application_id", "request_id", "account_id", "feed_position"]
 
@@ -53,6 +63,61 @@ class Reconciliation:
         return {**asdict(self), "ok": self.ok}
 
 
+#: The key columns of every bronze transaction copy, kept in DuckDB between slices.
+COPIES_TABLE = """
+create temp table copies (
+    application_id varchar, request_id varchar, account_id varchar, feed_position integer,
+    transaction_id varchar, content_hash varchar
+)
+"""
+#: The flatten SQL is a constant of this code base, not input: nothing is interpolated.
+INSERT_COPIES = f"""
+insert into copies
+select application_id, request_id, account_id, feed_position, transaction_id, content_hash
+from ({FLATTEN_SQL})
+"""  # noqa: S608
+FLAG_COPIES = """
+create temp table flagged as
+select
+    c.*,
+    exists (
+        select 1 from silver s
+        where s.application_id = c.application_id and s.transaction_id = c.transaction_id
+          and s.content_hash = c.content_hash
+    ) as in_silver,
+    exists (
+        select 1 from rejects r
+        where r.application_id = c.application_id and r.request_id = c.request_id
+          and r.account_id = c.account_id and r.feed_position = c.feed_position
+    ) as in_rejects
+from copies c
+"""
+COPY_COUNTS = """
+select count(*),
+       count(*) filter (where in_silver),
+       count(*) filter (where in_rejects),
+       count(*) filter (where not in_silver and not in_rejects),
+       count(*) filter (where in_silver and in_rejects)
+from flagged
+"""
+MISSING_EXAMPLES = """
+select application_id, account_id, feed_position, transaction_id
+from flagged where not in_silver and not in_rejects
+order by application_id, account_id, feed_position
+limit 5
+"""
+SILVER_VS_LEDGER = """
+create temp table keys_compared as
+select coalesce(s.application_id, l.application_id) as application_id,
+       coalesce(s.transaction_id, l.transaction_id) as transaction_id,
+       l.application_id is null as silver_only,
+       s.application_id is null as ledger_only
+from (select distinct application_id, transaction_id from silver) s
+full outer join ledger_keys l
+  on s.application_id = l.application_id and s.transaction_id = l.transaction_id
+"""
+
+
 def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     report = Reconciliation(partition=day)
     states = ledger.ingestion_states([day])
@@ -66,57 +131,49 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
 
     bronze = store.read(table_for("bronze/flinks_accounts_detail"), [day])
     latest = latest_ok_responses(bronze.loc[bronze["application_id"].isin(silvered)])
-    _, copies, _ = flatten(latest) if len(latest) else (None, pd.DataFrame(), None)
-    silver = store.read(
+    del bronze
+    silver = store.read_arrow(
         table_for("silver/transactions"),
         [day],
         columns=["application_id", "transaction_id", "content_hash"],
     )
-    rejects = store.read(table_for("silver/rejected_transactions"), [day])
-    report.silver_rows, report.rejected_rows = len(silver), len(rejects)
-    report.bronze_transactions = len(copies)
-
-    if len(copies):
-        copies = copies.assign(feed_position=copies["feed_position"].astype("int32"))
-        in_silver = (
-            copies.loc[:, ["application_id", "transaction_id", "content_hash"]]
-            .merge(
-                silver.drop_duplicates().assign(_s=True),
-                how="left",
-                on=["application_id", "transaction_id", "content_hash"],
-            )["_s"]
-            .notna()
-            .to_numpy()
-        )
-        in_rejects = (
-            copies.loc[:, COORDS]
-            .merge(rejects.loc[:, COORDS].drop_duplicates().assign(_r=True), how="left", on=COORDS)[
-                "_r"
-            ]
-            .notna()
-            .to_numpy()
-        )
-        report.in_silver = int(in_silver.sum())
-        report.in_rejects = int(in_rejects.sum())
-        missing = ~in_silver & ~in_rejects
-        report.missing = int(missing.sum())
-        report.in_both = int((in_silver & in_rejects).sum())
-        for row in copies.loc[missing].head(5).itertuples(index=False):
-            report.examples.append(
-                f"missing: application {row.application_id} account {row.account_id} "
-                f"position {row.feed_position} id {row.transaction_id!r}"
-            )
-
+    rejects = store.read_arrow(table_for("silver/rejected_transactions"), [day], columns=COORDS)
     ledger_keys = ledger.transaction_keys([day]).loc[:, ["application_id", "transaction_id"]]
+    report.silver_rows, report.rejected_rows = silver.num_rows, rejects.num_rows
     report.ledger_rows = len(ledger_keys)
-    silver_keys = silver.loc[:, ["application_id", "transaction_id"]].drop_duplicates()
-    both = silver_keys.merge(ledger_keys, how="outer", indicator=True)
-    report.silver_without_ledger_row = int((both["_merge"] == "left_only").sum())
-    report.ledger_without_silver_row = int((both["_merge"] == "right_only").sum())
-    odd = both.loc[both["_merge"] != "both"].head(5)
-    for app, tid, where in zip(
-        odd["application_id"], odd["transaction_id"], odd["_merge"], strict=True
-    ):
-        side = "silver only" if where == "left_only" else "ledger only"
+
+    with duckdb.connect() as connection:
+        connection.execute("set threads to 2")
+        connection.register("silver", silver)
+        connection.register("rejects", rejects)
+        connection.register("ledger_keys", ledger_keys)
+        connection.execute(COPIES_TABLE)
+        for batch in payload_batches(latest, BATCH_PAYLOAD_BYTES):
+            register_bronze(connection, batch)
+            connection.execute(INSERT_COPIES)
+            connection.unregister("bronze")
+        connection.execute(FLAG_COPIES)
+        (
+            report.bronze_transactions,
+            report.in_silver,
+            report.in_rejects,
+            report.missing,
+            report.in_both,
+        ) = connection.execute(COPY_COUNTS).fetchone()
+        for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():
+            report.examples.append(
+                f"missing: application {app} account {account} position {position} id {tid!r}"
+            )
+        connection.execute(SILVER_VS_LEDGER)
+        report.silver_without_ledger_row, report.ledger_without_silver_row = connection.execute(
+            "select count(*) filter (where silver_only), count(*) filter (where ledger_only) "
+            "from keys_compared"
+        ).fetchone()
+        odd = connection.execute(
+            "select application_id, transaction_id, silver_only from keys_compared "
+            "where silver_only or ledger_only order by application_id, transaction_id limit 5"
+        ).fetchall()
+    for app, tid, silver_only in odd:
+        side = "silver only" if silver_only else "ledger only"
         report.examples.append(f"{side}: {app} / {tid}")
     return report

@@ -174,12 +174,17 @@ def unreadable_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 def _connect(bronze: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     connection.execute("set threads to 2")
+    register_bronze(connection, bronze)
+    return connection
+
+
+def register_bronze(connection: duckdb.DuckDBPyConnection, bronze: pd.DataFrame) -> None:
+    """Make ``bronze`` (a slice of responses) the ``bronze`` view the SQL above reads."""
     frame = bronze.loc[:, BRONZE_COLUMNS].copy()
     frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True).dt.tz_localize(None)
     # rows come out in bronze order, then feed order, whatever DuckDB does in between
     frame["response_position"] = range(len(frame))
     connection.register("bronze", frame)
-    return connection
 
 
 #: JSON text flattened per DuckDB pass. DuckDB cannot spill JSON work to disk: one pass over a

@@ -244,3 +244,49 @@ def test_applications_dated_before_the_start_date_are_reported_not_silently_skip
     metadata = result.asset_materializations_for_node("applications")[0].metadata
     assert metadata["before_start_date"].value == 2  # APP-1 and APP-2, dated DAY1
     assert metadata["dagster/row_count"].value == 1
+
+
+def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
+    """Each kind of damage is counted, named in an example, and fails the partition."""
+    run(world["fake"], partition=DAY1)
+    store, transactions = lake(), table_for("silver/transactions")
+    silver_now = store.read(transactions, [DAY1])
+    lost, kept = silver_now.iloc[:1], silver_now.iloc[1:]
+
+    # a silver row lost: its bronze copy is missing and its ledger row has no silver row
+    store.write(transactions, DAY1, kept)
+    report = reconcile(store, ledger(), DAY1)
+    assert (report.missing, report.in_both, report.ledger_without_silver_row) == (1, 0, 1)
+    assert report.silver_without_ledger_row == 0
+    assert not report.ok
+    tid = lost["transaction_id"].iloc[0]
+    assert any(repr(tid) in line and "missing" in line for line in report.examples)
+    assert any(
+        f"ledger only: {lost['application_id'].iloc[0]} / {tid}" == e for e in report.examples
+    )
+
+    # the same row both in silver and in the quarantine
+    store.write(transactions, DAY1, silver_now)
+    rejects = table_for("silver/rejected_transactions")
+    doubled = lost.assign(
+        date_raw=None,
+        debit_raw=None,
+        credit_raw=None,
+        balance_raw=None,
+        rule="test",
+        message="test",
+        rejected_at=pd.Timestamp.now(tz="UTC"),
+    )
+    store.write(rejects, DAY1, doubled)
+    report = reconcile(store, ledger(), DAY1)
+    assert (report.missing, report.in_both, report.in_rejects) == (0, 1, 1)
+    assert not report.ok
+
+    # a silver row the ledger never registered
+    store.write(rejects, DAY1, doubled.iloc[:0])
+    extra = silver_now.iloc[:1].assign(transaction_id="NOT-IN-LEDGER")
+    store.write(transactions, DAY1, pd.concat([silver_now, extra], ignore_index=True))
+    report = reconcile(store, ledger(), DAY1)
+    assert (report.silver_without_ledger_row, report.ledger_without_silver_row) == (1, 0)
+    assert report.ok is False
+    assert reconcile(store, ledger(), DAY2).ok
