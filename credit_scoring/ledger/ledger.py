@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice, repeat
 from typing import Any
 
 import pandas as pd
@@ -335,44 +336,43 @@ class Ledger:
         now = utcnow()
         s = scoring_status
         app_ids = [str(a) for a in applications["application_id"]]
-        tx_rows = [
-            {
-                "application_id": str(a),
-                "transaction_id": str(tid),
-                "partition_date": str(d),
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for a, tid, d in zip(
-                transactions["application_id"],
-                transactions["transaction_id"],
-                transactions["partition_date"],
-                strict=True,
-            )
-        ]
-        app_rows = [
-            {
-                "application_id": str(a),
-                "transaction_id": APPLICATION_ROW,
-                "partition_date": str(d),
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for a, d in zip(
-                applications["application_id"], applications["partition_date"], strict=True
-            )
-        ]
+        keys = transactions.loc[:, ["application_id", "transaction_id", "partition_date"]].astype(
+            str
+        )
+        app_keys = applications.loc[:, ["application_id", "partition_date"]].astype(str)
+        columns = ["application_id", "transaction_id", "partition_date", "status", "attempts"]
         with self.engine.begin() as conn:
             before_tx = self._count_rows(conn, app_ids, transactions_only=True)
             before_apps = self._count_rows(conn, app_ids, applications_only=True)
-            for chunk in _chunks(tx_rows, 5000):
-                conn.execute(self._insert_ignore(s), list(chunk))
-            for chunk in _chunks(app_rows):
-                conn.execute(self._insert_ignore(s), list(chunk))
+            stamp = _bound(conn, s.c.created_at, now)
+            self._bulk_insert_ignore(
+                conn,
+                s,
+                [*columns, "created_at", "updated_at"],
+                zip(
+                    keys["application_id"],
+                    keys["transaction_id"],
+                    keys["partition_date"],
+                    repeat(PENDING),
+                    repeat(0),
+                    repeat(stamp),
+                    repeat(stamp),
+                ),
+            )
+            self._bulk_insert_ignore(
+                conn,
+                s,
+                [*columns, "created_at", "updated_at"],
+                zip(
+                    app_keys["application_id"],
+                    repeat(APPLICATION_ROW),
+                    app_keys["partition_date"],
+                    repeat(PENDING),
+                    repeat(0),
+                    repeat(stamp),
+                    repeat(stamp),
+                ),
+            )
             crash_point("ledger.register_before_commit")
             after_tx = self._count_rows(conn, app_ids, transactions_only=True)
             after_apps = self._count_rows(conn, app_ids, applications_only=True)
@@ -432,10 +432,34 @@ class Ledger:
         new_tx = after_tx - before_tx
         return RegisterResult(
             new_transactions=new_tx,
-            already_registered=len(tx_rows) - new_tx,
+            already_registered=len(keys) - new_tx,
             new_applications=after_apps - before_apps,
             late_transactions=late,
         )
+
+    def _bulk_insert_ignore(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: list[str],
+        rows: Iterable[tuple[Any, ...]],
+    ) -> None:
+        """Insert-or-ignore many rows given as tuples in ``columns`` order, through the driver.
+
+        The statement is compiled once by SQLAlchemy for the connection's dialect and the rows
+        go straight to the DB-API's ``executemany``: SQLAlchemy's per-row parameter processing
+        cost more than SQLite's own work (5 s of 8 s for 500k rows). Values must already be in
+        the driver's form (see :func:`_bound`).
+        """
+        compiled = self._insert_ignore(table).compile(dialect=conn.dialect, column_keys=columns)
+        if compiled.positional:
+            order = [columns.index(name) for name in compiled.positiontup or []]
+            if order != list(range(len(columns))):
+                rows = (tuple(row[i] for i in order) for row in rows)
+        else:
+            rows = (dict(zip(columns, row, strict=True)) for row in rows)
+        for chunk in _batched(rows, 50_000):
+            conn.exec_driver_sql(str(compiled), chunk)
 
     def _count_rows(
         self,
@@ -867,6 +891,18 @@ class Ledger:
         finally:
             with self.engine.begin() as conn:
                 conn.execute(t.delete().where(t.c.name == name, t.c.owner == owner))
+
+
+def _batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _bound(conn: sa.Connection, column: sa.Column, value: Any) -> Any:
+    """``value`` as the driver receives it for ``column`` (SQLite stores datetimes as text)."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return process(value) if process else value
 
 
 def _aware(value: datetime | None) -> datetime:

@@ -255,3 +255,36 @@ def test_lock_is_exclusive_and_broken_when_its_holder_died(ledger):
 
 def test_application_row_marker_is_star():
     assert APPLICATION_ROW == "*"
+
+
+@pytest.mark.parametrize("paramstyle", ["qmark", "named"])
+def test_bulk_registration_stores_what_sqlalchemy_reads_back(tmp_path, paramstyle):
+    """Rows inserted through the driver read back like any other: aware timestamps, PENDING.
+
+    ``named`` stands in for drivers that take parameters by name (psycopg's pyformat).
+    """
+    import sqlalchemy as sa
+
+    from credit_scoring.ledger.schema import metadata, scoring_status
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger.engine = sa.create_engine(
+        f"sqlite:///{tmp_path / 'named.sqlite'}", paramstyle=paramstyle
+    )
+    metadata.create_all(ledger.engine)
+    before = datetime.now(UTC)
+    result = register(ledger, A=3, B=0)
+    again = register(ledger, A=4)
+
+    assert (result.new_transactions, result.new_applications) == (3, 2)
+    assert (again.new_transactions, again.already_registered) == (1, 3)
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(sa.select(scoring_status)).mappings().all()
+    assert len(rows) == 6
+    assert {r["status"] for r in rows} == {PENDING}
+    assert {r["transaction_id"] for r in rows if r["application_id"] == "B"} == {APPLICATION_ROW}
+    for row in rows:
+        created = row["created_at"].replace(tzinfo=UTC)
+        assert before - timedelta(seconds=1) <= created <= datetime.now(UTC)
+    ledger.engine.dispose()
+    dispose_engines()
