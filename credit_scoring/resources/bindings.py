@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from credit_scoring.dbt_project import DBT_EXECUTABLE, dbt_project
 from credit_scoring.lake.io_manager import LakeIOManager
 from credit_scoring.lake.warehouse_io import WarehouseIOManager
+from credit_scoring.resources.dbt import CreditScoringDbtCliResource
 from credit_scoring.resources.flinks import FlinksResource
 from credit_scoring.resources.lake import LakeResource
 from credit_scoring.resources.ledger import LedgerResource
@@ -128,7 +128,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         "warehouse_io_manager": WarehouseIOManager(database=warehouse, ledger=ledger),
         # dbt models are read slice by slice (partition_expr) through dagster-duckdb-pandas
         "warehouse_reader": DuckDBPandasIOManager(database=warehouse, schema="main"),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
 
 

@@ -6,6 +6,7 @@ import itertools
 from datetime import datetime
 
 import dagster as dg
+import pytest
 
 from credit_scoring.assets.dbt import dbt_build_args, dbt_vars
 
@@ -70,3 +71,27 @@ def test_features_carry_the_partition_column_for_the_warehouse_reader():
 
     spec = defs.resolve_asset_graph().get(dg.AssetKey("applicant_features"))
     assert spec.metadata["partition_expr"] == "application_date"
+
+
+def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch, tmp_path):
+    """This environment's dbt is not started just to print its version (once per dbt step)."""
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dbt_resource
+
+    from credit_scoring.dbt_project import DBT_EXECUTABLE, dbt_project
+    from credit_scoring.resources.dbt import CreditScoringDbtCliResource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt was started: {args}")
+
+    monkeypatch.setattr(dbt_resource, "check_output", no_subprocess)
+    ours = CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    assert str(ours._cli_version) == version("dbt-core")
+
+    elsewhere = tmp_path / "dbt"
+    elsewhere.write_text("#!/bin/sh\necho 1.11.16\n")
+    elsewhere.chmod(0o755)
+    other = CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=str(elsewhere))
+    with pytest.raises(AssertionError, match="dbt was started"):
+        _ = other._cli_version
