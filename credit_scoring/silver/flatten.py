@@ -193,13 +193,24 @@ def register_bronze(connection: duckdb.DuckDBPyConnection, bronze: pd.DataFrame)
 BATCH_PAYLOAD_BYTES = 8 * 1024 * 1024
 
 
-def payload_batches(bronze: pd.DataFrame, limit: int = BATCH_PAYLOAD_BYTES) -> list[pd.DataFrame]:
+def payload_batches(
+    bronze: pd.DataFrame, limit: int = BATCH_PAYLOAD_BYTES, *, together: str | None = None
+) -> list[pd.DataFrame]:
     """Consecutive slices of ``bronze`` whose payloads add up to at most ``limit`` characters
-    (a single larger response is a slice of its own)."""
+    (a single larger response is a slice of its own).
+
+    ``together``: a column whose consecutive equal values are never split between slices (a
+    slice then exceeds ``limit`` by at most that group's payloads).
+    """
     sizes = bronze["payload"].str.len().fillna(0).to_numpy()
+    if together is None:
+        may_cut = [True] * len(bronze)
+    else:
+        values = bronze[together]
+        may_cut = (values != values.shift()).to_list()
     batches, start, total = [], 0, 0
     for end, size in enumerate(sizes):
-        if end > start and total + size > limit:
+        if end > start and total + size > limit and may_cut[end]:
             batches.append(bronze.iloc[start:end])
             start, total = end, 0
         total += size

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from credit_scoring.lake.schemas import (
     SILVER_ACCOUNTS,
     SILVER_REJECTED_TRANSACTIONS,
     SILVER_TRANSACTIONS,
 )
+from credit_scoring.silver import flatten as flattening
 from credit_scoring.silver.flatten import flatten
 from credit_scoring.silver.pii import holder_keys, mask_account_number
 from credit_scoring.silver.rules import assign_rules, messages, prepare
@@ -42,6 +44,17 @@ class SilverBatch:
         return {str(k): int(v) for k, v in self.rejected["rule"].value_counts().items()}
 
 
+#: Arrow-backed text: a day's silver rows hold eleven text columns, and as Python objects
+#: they took 470 MB per 500k transactions; in Arrow buffers about a third of that.
+ARROW_STRING = pd.ArrowDtype(pa.string())
+
+
+def arrow_strings(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
+    """``frame`` with the schema's string columns held in Arrow buffers, not Python objects."""
+    text = [field.name for field in schema if pa.types.is_string(field.type)]
+    return frame.astype(dict.fromkeys(text, ARROW_STRING))
+
+
 def build_accounts(accounts_raw: pd.DataFrame) -> pd.DataFrame:
     frame = accounts_raw.copy()
     frame["account_number_masked"] = mask_account_number(frame["account_number"])
@@ -67,8 +80,43 @@ def standardise(
     and the ledger; with different content it is quarantined as a conflict.
     Every bronze transaction ends in exactly one of the returned transactions (possibly
     collapsed with an identical copy, or matching an identical stored row) or rejects.
+
+    The work goes slice by slice of responses (an application's responses always share a
+    slice, as every rule is within one application), keeping only each slice's typed results:
+    a day's raw and intermediate frames never exist all at once.
     """
     now = now or datetime.now(UTC)
+    ids = bronze["application_id"]
+    if (ids != ids.shift()).sum() != ids.nunique(dropna=False):
+        bronze = bronze.sort_values("application_id", kind="stable")  # group each application
+    if existing is not None and existing.empty:
+        existing = None
+    parts = []
+    for part in flattening.payload_batches(
+        bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
+    ) or [bronze]:
+        stored = (
+            None
+            if existing is None
+            else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
+        )
+        parts.append(_standardise_slice(part, stored, now))
+    if len(parts) == 1:
+        return parts[0]
+    return SilverBatch(
+        accounts=pd.concat([p.accounts for p in parts], ignore_index=True),
+        transactions=pd.concat([p.transactions for p in parts], ignore_index=True),
+        rejected=pd.concat([p.rejected for p in parts], ignore_index=True),
+        bronze_transactions=sum(p.bronze_transactions for p in parts),
+        duplicates_collapsed=sum(p.duplicates_collapsed for p in parts),
+        already_in_silver=sum(p.already_in_silver for p in parts),
+    )
+
+
+def _standardise_slice(
+    bronze: pd.DataFrame, existing: pd.DataFrame | None, now: datetime
+) -> SilverBatch:
+    """:func:`standardise` for one slice holding whole applications."""
     accounts_raw, raw, unreadable = flatten(bronze)
     frame = prepare(raw)
     rule = assign_rules(frame)
@@ -182,8 +230,12 @@ def standardise(
     rejected["feed_position"] = rejected["feed_position"].astype("int32")
     return SilverBatch(
         accounts=build_accounts(accounts_raw),
-        transactions=transactions.loc[:, SILVER_TRANSACTIONS.names],
-        rejected=rejected.loc[:, SILVER_REJECTED_TRANSACTIONS.names],
+        transactions=arrow_strings(
+            transactions.loc[:, SILVER_TRANSACTIONS.names], SILVER_TRANSACTIONS
+        ),
+        rejected=arrow_strings(
+            rejected.loc[:, SILVER_REJECTED_TRANSACTIONS.names], SILVER_REJECTED_TRANSACTIONS
+        ),
         bronze_transactions=len(frame),
         duplicates_collapsed=collapsed,
         already_in_silver=already_present,
