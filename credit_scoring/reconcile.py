@@ -129,7 +129,7 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         int((states["state"] == "FETCHED").sum()) if len(states) else 0
     )
 
-    bronze = store.read(table_for("bronze/flinks_accounts_detail"), [day])
+    bronze = store.read(table_for("bronze/flinks_accounts_detail"), [day], payloads_in_arrow=True)
     latest = latest_ok_responses(bronze.loc[bronze["application_id"].isin(silvered)])
     del bronze
     silver = store.read_arrow(

@@ -135,8 +135,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         table = table_for("/".join(context.asset_key.path))
         days = self._days(context)
-        frame = self._store().read(table, days)
-        if (context.definition_metadata or {}).get(ONLY_TO_SILVER):
+        only_to_silver = (context.definition_metadata or {}).get(ONLY_TO_SILVER)
+        frame = self._store().read(table, days, payloads_in_arrow=bool(only_to_silver))
+        if only_to_silver:
             to_do = set(self.ledger.get().applications_to_silver(days))
             frame = latest_ok_responses(frame.loc[frame["application_id"].isin(to_do)])
         context.log.info(f"read {len(frame)} row(s) of {table.path} for {len(days)} partition(s)")
