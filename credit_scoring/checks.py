@@ -115,7 +115,7 @@ STUCK_SENT_AFTER = timedelta(minutes=30)
 def taktile_error_rate(
     context: dg.AssetCheckExecutionContext, ledger: LedgerResource
 ) -> dg.AssetCheckResult:
-    statuses = ledger.get().application_statuses(checked_days(context))
+    statuses = ledger.get().application_statuses(checked_days(context), transaction_counts=False)
     decided = statuses.loc[
         (statuses["status"] == SCORED)
         | ((statuses["status"] == ERROR) & (statuses["error_stage"] == "decide"))
@@ -168,7 +168,7 @@ def decisions_are_valid_and_match_the_ledger(
             if exists
             else None
         )
-    statuses = ledger.get().application_statuses(days)
+    statuses = ledger.get().application_statuses(days, transaction_counts=False)
     scored = set(statuses.loc[statuses["status"] == SCORED, "application_id"])
     if stored is None:
         return dg.AssetCheckResult(

@@ -106,7 +106,7 @@ def credit_decisions(
         context.log.info(f"{reopened} ledger row(s) returned from ERROR to PENDING")
 
     if config.dry_run:
-        statuses = book.application_statuses(days)
+        statuses = book.application_statuses(days, transaction_counts=False)
         pending = list(statuses.loc[statuses["status"] == PENDING, "application_id"])
         requests, unsendable = build_requests(features, pending)
         context.log.info(

@@ -762,9 +762,25 @@ class Ledger:
         )
         return frame.astype({"transactions": "int64", "applications": "int64"})
 
-    def application_statuses(self, partition_dates: Iterable[str] | None = None) -> pd.DataFrame:
-        """One row per application: its own status, error, decision, and transaction counts."""
+    def application_statuses(
+        self,
+        partition_dates: Iterable[str] | None = None,
+        *,
+        transaction_counts: bool = True,
+    ) -> pd.DataFrame:
+        """One row per application: its own status, error, decision, and transaction counts.
+
+        ``transaction_counts=False`` leaves the counts out (all zero): they cost a pass over
+        every transaction row of the days, which callers that only need the application's own
+        state (the checks) skip.
+        """
         s = scoring_status
+        days = None if partition_dates is None else list(partition_dates)
+        counted = s.c.transaction_id != APPLICATION_ROW
+        if not transaction_counts:
+            counted = sa.false()
+        elif days is not None:
+            counted = sa.and_(counted, s.c.partition_date.in_(days))
         tx = (
             sa.select(
                 s.c.application_id,
@@ -774,7 +790,7 @@ class Ledger:
                 sa.func.sum(sa.case((s.c.status == SCORED, 1), else_=0)).label("scored"),
                 sa.func.sum(sa.case((s.c.status == ERROR, 1), else_=0)).label("error"),
             )
-            .where(s.c.transaction_id != APPLICATION_ROW)
+            .where(counted)
             .group_by(s.c.application_id)
             .subquery()
         )
@@ -799,8 +815,8 @@ class Ledger:
             .where(s.c.transaction_id == APPLICATION_ROW)
             .order_by(s.c.partition_date, s.c.application_id)
         )
-        if partition_dates is not None:
-            query = query.where(s.c.partition_date.in_(list(partition_dates)))
+        if days is not None:
+            query = query.where(s.c.partition_date.in_(days))
         with self.engine.begin() as conn:
             rows = conn.execute(query).mappings().all()
         return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))

@@ -288,3 +288,19 @@ def test_bulk_registration_stores_what_sqlalchemy_reads_back(tmp_path, paramstyl
         assert before - timedelta(seconds=1) <= created <= datetime.now(UTC)
     ledger.engine.dispose()
     dispose_engines()
+
+
+def test_application_statuses_count_only_the_days_transactions(ledger):
+    register(ledger, A=2)
+    ledger.register_transactions(txs("B", 3, day="2026-10-06"), apps("B", day="2026-10-06"))
+
+    both = ledger.application_statuses().set_index("application_id")
+    one_day = ledger.application_statuses(["2026-10-06"]).set_index("application_id")
+    no_counts = ledger.application_statuses([DAY], transaction_counts=False)
+
+    assert both["transactions"].to_dict() == {"A": 2, "B": 3}
+    assert one_day["transactions"].to_dict() == {"B": 3}
+    assert one_day.loc["B", "tx_pending"] == 3
+    assert no_counts[["application_id", "status", "transactions"]].to_dict("records") == [
+        {"application_id": "A", "status": PENDING, "transactions": 0}
+    ]
