@@ -24,6 +24,7 @@ from credit_scoring.ledger import SILVERED, Ledger
 from credit_scoring.silver.flatten import (
     BATCH_PAYLOAD_BYTES,
     FLATTEN_SQL,
+    PARSED_SQL,
     payload_batches,
     register_bronze,
 )
@@ -150,6 +151,7 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         connection.execute(COPIES_TABLE)
         for batch in payload_batches(latest, BATCH_PAYLOAD_BYTES):
             register_bronze(connection, batch)
+            connection.execute(PARSED_SQL)
             connection.execute(INSERT_COPIES)
             connection.unregister("bronze")
         connection.execute(FLAG_COPIES)
