@@ -1,6 +1,7 @@
 """``make bench``: the whole graph at three sizes, against the download floor and a dlt peer.
 
-    .venv/bin/python -m bench.figures [--sizes 125,625,2500] [--backfill-days 30] [--smoke]
+    .venv/bin/python -m bench.figures [--sizes 125,625,2500] [--repeat 3] [--backfill-days 30]
+        [--no-peer] [--smoke]
 
 For each size (applications in one day, each with a year of history: about 800 transactions
 per application, so 125/625/2,500 applications are about 100k/500k/2M transactions), against
@@ -16,10 +17,12 @@ in-process state, 16 threads):
 3. the same day again, everything done: its time, and the Flinks and Taktile calls it made;
 4. the peer: ingestion done with dlt (``bench.peer_dlt``), when dlt is installed.
 
-Then the smallest size spread over ``--backfill-days`` days: one single-run backfill against
-one run per day, same data. Writes ``bench/results/<date>.json``, ``<date>.md`` (the tables)
-and ``<date>.png`` (time against size per stage). ``--smoke`` runs a tiny size with a 2-day
-backfill, for the test suite.
+Steps 1-4 are repeated ``--repeat`` times per size (each first run on a fresh state) and every
+figure reported is the median of its runs; the runs' whole times are kept beside them, since
+this machine is shared and noisy. Then the smallest size spread over ``--backfill-days`` days:
+one single-run backfill against one run per day, same data. Writes
+``bench/results/<date>.json``, ``<date>.md`` (the tables) and ``<date>.png`` (time against size
+per stage). ``--smoke`` runs a tiny size once with a 2-day backfill, for the test suite.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,34 +162,89 @@ def optional_peer(base_url: str, data: Path, workdir: Path) -> dict | None:
     )
 
 
-def measure_size(name: str, applications: int, cache: Path, scratch: Path, peer: bool) -> dict:
+def median_figures(runs: list[dict]) -> dict:
+    """Per stage and for the whole run, the median over ``runs`` of each figure.
+
+    Each figure is its own median (the stage times of one run do not add up to another's), and
+    every run's whole time is kept under ``runs_seconds``.
+    """
+
+    def med(values: list) -> float | None:
+        present = [v for v in values if v is not None]
+        return statistics.median(present) if present else None
+
+    stages = {}
+    for stage in {name for run in runs for name in run["stages"]}:
+        rows = [run["stages"][stage] for run in runs if stage in run["stages"]]
+        stages[stage] = {key: med([row[key] for row in rows]) for key in rows[0]}
+    whole = {key: med([run["whole"][key] for run in runs]) for key in runs[0]["whole"]}
+    whole["runs_seconds"] = [run["whole"]["seconds"] for run in runs]
+    return {"stages": stages, "whole": whole}
+
+
+def measure_size(
+    name: str, applications: int, cache: Path, scratch: Path, peer: bool, repeat: int = 1
+) -> dict:
+    """``repeat`` times: the floor, a first run on a fresh home, its re-run, the peer; medians."""
     data = cache / f"day-{applications}"
     transactions = generate_cached(data, applications, 1, DAY)
     logins = list(pd.read_csv(data / "applications.csv")["login_id"])
-    figures: dict = {"name": name, "applications": applications, "transactions": transactions}
+    figures: dict = {
+        "name": name,
+        "applications": applications,
+        "transactions": transactions,
+        "repeat": repeat,
+    }
     print(f"[{name}] {applications} applications, {transactions:,} transactions", flush=True)
+    floors, firsts, reruns, peers, mocks, calls = [], [], [], [], [], []
     with running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server:
         from bench.floor import download_floor
 
-        figures["floor"] = download_floor(server.base_url, CUSTOMER_ID, logins, CONCURRENCY)
-        print(f"[{name}] floor {figures['floor']['seconds']:.2f} s", flush=True)
-        home = scratch / f"home-{applications}"
-        server.reset_stats()
-        first = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
-        figures["first_run"] = stage_figures(first, transactions)
-        figures["first_run"]["mock"] = server.stats()
-        print(f"[{name}] first run {first['seconds']:.1f} s", flush=True)
-        server.reset_stats()
-        again = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
-        calls = server.stats()["requests"]
-        figures["re_run"] = {
-            **stage_figures(again, transactions),
-            "flinks_calls": sum(calls.get(e, 0) for e in FLINKS_ENDPOINTS),
-            "taktile_calls": calls.get("decide", 0),
+        for attempt in range(repeat):
+            tag = f"[{name} {attempt + 1}/{repeat}]"
+            floors.append(download_floor(server.base_url, CUSTOMER_ID, logins, CONCURRENCY))
+            print(f"{tag} floor {floors[-1]['seconds']:.2f} s", flush=True)
+            home = scratch / f"home-{applications}-{attempt}"
+            server.reset_stats()
+            first = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
+            firsts.append(stage_figures(first, transactions))
+            mocks.append(server.stats())
+            print(f"{tag} first run {first['seconds']:.1f} s", flush=True)
+            server.reset_stats()
+            again = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
+            requests = server.stats()["requests"]
+            reruns.append(stage_figures(again, transactions))
+            calls.append(
+                (
+                    sum(requests.get(e, 0) for e in FLINKS_ENDPOINTS),
+                    requests.get("decide", 0),
+                )
+            )
+            print(f"{tag} re-run {again['seconds']:.1f} s", flush=True)
+            if peer:
+                result = optional_peer(
+                    server.base_url, data, scratch / f"dlt-{applications}-{attempt}"
+                )
+                if result is not None:
+                    peers.append(result)
+            shutil.rmtree(home, ignore_errors=True)
+    figures["floor"] = {
+        **floors[0],
+        "seconds": statistics.median(f["seconds"] for f in floors),
+        "runs_seconds": [f["seconds"] for f in floors],
+    }
+    figures["first_run"] = {**median_figures(firsts), "mock": mocks[-1]}
+    figures["re_run"] = {
+        **median_figures(reruns),
+        "flinks_calls": max(c[0] for c in calls),
+        "taktile_calls": max(c[1] for c in calls),
+    }
+    if peers:
+        figures["peer"] = {
+            **peers[0],
+            "seconds": statistics.median(p["seconds"] for p in peers),
+            "runs_seconds": [p["seconds"] for p in peers],
         }
-        print(f"[{name}] re-run {again['seconds']:.1f} s", flush=True)
-        if peer:
-            figures["peer"] = optional_peer(server.base_url, data, scratch / f"dlt-{applications}")
     return figures
 
 
@@ -228,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         "--backfill-days", type=int, default=30, help="0 skips the backfill comparison"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per size; the figures are their medians"
+    )
     parser.add_argument("--smoke", action="store_true", help="a tiny size, for the tests")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / "bench" / "data")
@@ -240,7 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
         figures["sizes"] = [
-            measure_size(names.get(n, f"{n} apps"), n, args.cache, scratch, not args.no_peer)
+            measure_size(
+                names.get(n, f"{n} apps"),
+                n,
+                args.cache,
+                scratch,
+                not args.no_peer,
+                1 if args.smoke else args.repeat,
+            )
             for n in sizes
         ]
         if backfill_days > 0:

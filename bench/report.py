@@ -29,6 +29,15 @@ def markdown(figures: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark {figures['date']} ({figures['machine']})",
         "",
+        *[
+            f"- {size['name']}: medians of {size.get('repeat', 1)} run(s); whole first runs "
+            + ", ".join(f"{t:.1f}" for t in size["first_run"]["whole"].get("runs_seconds", []))
+            + " s; re-runs "
+            + ", ".join(f"{t:.1f}" for t in size["re_run"]["whole"].get("runs_seconds", []))
+            + " s"
+            for size in figures["sizes"]
+        ],
+        "",
         "| size | applications | transactions | stage | seconds | transactions/s | peak RSS MiB |",
         "|---|---:|---:|---|---:|---:|---:|",
     ]
