@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: setup manifest chromium demo dev test reliability bench docs lint format lock clean
+.PHONY: setup manifest chromium demo dev test reliability bench profile docs lint format lock clean
 
 setup: $(STAMP)
 
@@ -57,9 +57,13 @@ docs: setup manifest
 		--project-dir . --profiles-dir . --empty-catalog
 	@echo "open dbt_analytics/target/index.html (or: cd dbt_analytics && ../$(BIN)/dbt docs serve --profiles-dir .)"
 
-# Figures for one generated day of 1,000 applications (not part of make test).
+# Figures for one generated day at three sizes, medians of three runs (not part of make test).
 bench: setup manifest
 	$(BIN)/python -m bench.figures
+
+# Where a whole-graph run of a 500k-transaction day spends its CPU (py-spy), by function.
+profile: setup manifest
+	$(BIN)/python -m bench.profile
 
 lint: setup
 	$(BIN)/ruff check .
