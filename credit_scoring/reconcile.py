@@ -71,14 +71,14 @@ create temp table copies (
     transaction_id varchar, content_hash varchar
 )
 """
-#: The flatten SQL is a constant of this code base, not input: nothing is interpolated.
+#: Queries composed of this module's constants (noqa: S608): no input is interpolated.
 INSERT_COPIES = f"""
 insert into copies
 select application_id, request_id, account_id, feed_position, transaction_id, content_hash
 from ({FLATTEN_SQL})
 """  # noqa: S608
-FLAG_COPIES = """
-create temp table flagged as
+FLAGGED = """
+flagged as (
 select
     c.*,
     exists (
@@ -92,23 +92,26 @@ select
           and r.account_id = c.account_id and r.feed_position = c.feed_position
     ) as in_rejects
 from copies c
+)
 """
-COPY_COUNTS = """
+COPY_COUNTS = f"""
+with {FLAGGED}
 select count(*),
        count(*) filter (where in_silver),
        count(*) filter (where in_rejects),
        count(*) filter (where not in_silver and not in_rejects),
        count(*) filter (where in_silver and in_rejects)
 from flagged
-"""
-MISSING_EXAMPLES = """
+"""  # noqa: S608
+MISSING_EXAMPLES = f"""
+with {FLAGGED}
 select application_id, account_id, feed_position, transaction_id
 from flagged where not in_silver and not in_rejects
 order by application_id, account_id, feed_position
 limit 5
-"""
-SILVER_VS_LEDGER = """
-create temp table keys_compared as
+"""  # noqa: S608
+KEYS_COMPARED = """
+keys_compared as (
 select coalesce(s.application_id, l.application_id) as application_id,
        coalesce(s.transaction_id, l.transaction_id) as transaction_id,
        l.application_id is null as silver_only,
@@ -116,7 +119,18 @@ select coalesce(s.application_id, l.application_id) as application_id,
 from (select distinct application_id, transaction_id from silver) s
 full outer join ledger_keys l
   on s.application_id = l.application_id and s.transaction_id = l.transaction_id
+)
 """
+KEY_COUNTS = f"""
+with {KEYS_COMPARED}
+select count(*) filter (where silver_only), count(*) filter (where ledger_only)
+from keys_compared
+"""  # noqa: S608
+KEY_EXAMPLES = f"""
+with {KEYS_COMPARED}
+select application_id, transaction_id, silver_only from keys_compared
+where silver_only or ledger_only order by application_id, transaction_id limit 5
+"""  # noqa: S608
 
 
 def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
@@ -154,7 +168,6 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
             connection.execute(PARSED_SQL)
             connection.execute(INSERT_COPIES)
             connection.unregister("bronze")
-        connection.execute(FLAG_COPIES)
         (
             report.bronze_transactions,
             report.in_silver,
@@ -162,19 +175,19 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
             report.missing,
             report.in_both,
         ) = connection.execute(COPY_COUNTS).fetchone()
-        for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():
-            report.examples.append(
-                f"missing: application {app} account {account} position {position} id {tid!r}"
-            )
-        connection.execute(SILVER_VS_LEDGER)
+        if report.missing:
+            for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():
+                report.examples.append(
+                    f"missing: application {app} account {account} position {position} id {tid!r}"
+                )
         report.silver_without_ledger_row, report.ledger_without_silver_row = connection.execute(
-            "select count(*) filter (where silver_only), count(*) filter (where ledger_only) "
-            "from keys_compared"
+            KEY_COUNTS
         ).fetchone()
-        odd = connection.execute(
-            "select application_id, transaction_id, silver_only from keys_compared "
-            "where silver_only or ledger_only order by application_id, transaction_id limit 5"
-        ).fetchall()
+        odd = (
+            connection.execute(KEY_EXAMPLES).fetchall()
+            if report.silver_without_ledger_row or report.ledger_without_silver_row
+            else []
+        )
     for app, tid, silver_only in odd:
         side = "silver only" if silver_only else "ledger only"
         report.examples.append(f"{side}: {app} / {tid}")
