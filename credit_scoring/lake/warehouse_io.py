@@ -111,7 +111,17 @@ def with_claim(frame: pd.DataFrame, token: str) -> pd.DataFrame:
     return frame
 
 
+#: DuckDB's Python client, while another thread of the process opens or closes a connection
+#: to the same file (dagster-duckdb reading features for a concurrent run), can fail to find
+#: its own DataFrame scan function. The write's transaction has not committed when it does
+#: (closing the connection rolls it back), so the write is simply tried again, like a lock
+#: conflict.
+MISSING_SCAN = "pandas_scan does not exist"
+
+
 def _is_lock_conflict(exc: Exception) -> bool:
+    if isinstance(exc, duckdb.CatalogException) and MISSING_SCAN in str(exc):
+        return True
     return isinstance(exc, duckdb.IOException | duckdb.TransactionException) and any(
         text in str(exc).lower() for text in ("lock", "conflict")
     )

@@ -217,3 +217,18 @@ def test_build_requests_names_what_is_missing():
         ("B", "NO_FEATURES"),
     ]
     assert "history_days" in unsendable[0].error_message
+
+
+def test_a_missing_dataframe_scan_is_retried_like_a_lock_conflict():
+    """DuckDB's transient "pandas_scan does not exist" under concurrent connections is retried;
+    other catalog errors are not."""
+    import duckdb
+
+    from credit_scoring.lake.warehouse_io import _is_lock_conflict
+
+    missing = duckdb.CatalogException(
+        "Catalog Error: Table Function with name pandas_scan does not exist!"
+    )
+    assert _is_lock_conflict(missing)
+    assert not _is_lock_conflict(duckdb.CatalogException("Table with name nope does not exist"))
+    assert _is_lock_conflict(duckdb.IOException("Could not set lock on file"))
