@@ -480,22 +480,6 @@ class Ledger:
             total += conn.scalar(query) or 0
         return total
 
-    def registered_transaction_ids(self, application_ids: Sequence[str]) -> pd.DataFrame:
-        """(application_id, transaction_id) already in the ledger for these applications."""
-        s = scoring_status
-        frames = []
-        with self.engine.begin() as conn:
-            for chunk in _chunks(list(application_ids)):
-                rows = conn.execute(
-                    sa.select(s.c.application_id, s.c.transaction_id).where(
-                        s.c.application_id.in_(chunk), s.c.transaction_id != APPLICATION_ROW
-                    )
-                ).all()
-                frames.append(pd.DataFrame(rows, columns=["application_id", "transaction_id"]))
-        if not frames:
-            return pd.DataFrame(columns=["application_id", "transaction_id"])
-        return pd.concat(frames, ignore_index=True)
-
     # -- decisions: claim, score, fail, retry --------------------------------------------------
 
     def claim_for_decision(
