@@ -17,6 +17,11 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: setup manifest chromium demo dev test reliability bench profile docs lint format lock clean
 
+# These targets run against the local mock APIs: say so, or the code location refuses to load
+# without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
+# TAKTILE_BASE_URL).
+demo dev test reliability bench profile: export CREDIT_SCORING_ENV := dev
+
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
@@ -32,10 +37,10 @@ manifest: setup
 		--project-dir . --profiles-dir .
 
 demo: setup manifest
-	$(BIN)/python -m credit_scoring.demo
+	$(BIN)/python -m devtools.demo
 
 dev: setup manifest
-	$(BIN)/python -m credit_scoring.devserver
+	$(BIN)/python -m devtools.devserver
 
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here).
 chromium:
@@ -68,6 +73,7 @@ profile: setup manifest
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix .
@@ -75,7 +81,8 @@ format: setup
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock: setup
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra mock --extra dev --extra bench --python-version 3.11 \
+		--generate-hashes \
 		--quiet -o requirements.lock
 
 clean:

@@ -10,7 +10,7 @@ in-process state, 16 threads):
 
 1. the floor: the same payloads downloaded with plain httpx at the pipeline's concurrency and
    thrown away (``bench.floor``);
-2. the whole graph for that day in one process (``python -m credit_scoring.runner``) with the
+2. the whole graph for that day in one process (``python -m devtools.runner``) with the
    HTTP Taktile client: per stage the wall time (Dagster's step events), transactions per
    second and peak RSS (sampled every 100 ms over the process and its dbt children), and the
    same for the whole run;
@@ -43,7 +43,7 @@ import dagster as dg
 import pandas as pd
 
 from bench import report
-from credit_scoring.settings import REPO_ROOT
+from credit_scoring.core.settings import REPO_ROOT
 from mock_api.generator import GenerateConfig, generate
 from mock_api.process import running_mock_server
 
@@ -97,7 +97,7 @@ def run_graph(home: Path, base_url: str, data: Path, start: str, end: str) -> di
     rss_file = home / f"rss-{time.monotonic_ns()}.json"
     started = time.time()
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.peak_rss", str(rss_file), "credit_scoring.runner", *target],
+        [sys.executable, "-m", "bench.peak_rss", str(rss_file), "devtools.runner", *target],
         env=runner_env(home, base_url, data),
         cwd=REPO_ROOT,
         capture_output=True,

@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 from bench.figures import CONCURRENCY, DAY, generate_cached, runner_env
-from credit_scoring.settings import REPO_ROOT
+from credit_scoring.core.settings import REPO_ROOT
 from mock_api.process import running_mock_server
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -54,7 +54,7 @@ def summarise(raw: str, rate: int, top: int = 30) -> str:
         for frame in dict.fromkeys(frames):  # once per stack, however deep the recursion
             if frame.startswith("process "):
                 processes[frame[:140]] += samples
-            elif "credit_scoring/" in frame:
+            elif "credit_scoring/" in frame or "devtools/" in frame:
                 ours[frame] += samples
         own[frames[-1]] += samples
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--",
                 sys.executable,
                 "-m",
-                "credit_scoring.runner",
+                "devtools.runner",
                 "--partition",
                 DAY.isoformat(),
             ],

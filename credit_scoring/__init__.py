@@ -1,9 +1,14 @@
-"""Credit scoring code location: Flinks bank data -> bronze/silver lake -> dbt -> Taktile."""
+"""Credit scoring code location: Flinks bank data -> bronze/silver lake -> dbt -> Taktile.
 
-import warnings
+Where things are (one folder per asset group, plus what they share):
 
-import dagster as dg
-
-# Single-run backfills (BackfillPolicy) are the documented way to backfill this graph; the
-# "beta" notice it raises on every import would only bury operators' real warnings.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
+- ``core/``: settings, partitions, pools, crash points, retry policy, API-key hygiene, warehouse;
+- ``ledger/``: the scoring_status ledger, its migrations and its operator CLI;
+- ``lake/``: Parquet storage, partition locks, the ledger-aware IO manager and its handoffs;
+- ``ingestion/``: applications, the Flinks client and resource, bronze, the fetch check;
+- ``silver/``: flatten, validation rules, standardisation, PII, reconciliation;
+- ``analytics/``: the dbt project bound to Dagster;
+- ``decisioning/``: the feature contract, Taktile, decisions, their store and checks;
+- ``automation/``: the job, the daily schedule, the new-applications sensor;
+- ``deployment.py``: which resources the environment binds; ``definitions.py``: assembly.
+"""

@@ -1,19 +1,24 @@
-"""The code location: assembles assets, checks, automation and resources; holds no logic."""
-
-from __future__ import annotations
+"""The code location Dagster loads: assembles each room's assets and checks, the automation,
+and the resources the environment chooses. It holds no logic."""
 
 import dagster as dg
 
-from credit_scoring.assets.applications import applications
-from credit_scoring.assets.bronze import flinks_accounts_detail
-from credit_scoring.assets.dbt import dbt_features, dbt_monitoring
-from credit_scoring.assets.decisions import credit_decisions
-from credit_scoring.assets.silver import silver
-from credit_scoring.checks import run_checks
-from credit_scoring.jobs import daily_scoring_job
-from credit_scoring.resources.bindings import build_executor, build_resources
-from credit_scoring.schedules import daily_scoring_schedule
-from credit_scoring.sensors import new_applications_sensor
+from credit_scoring.analytics.dbt_assets import dbt_features, dbt_monitoring
+from credit_scoring.automation.jobs import daily_scoring_job
+from credit_scoring.automation.schedules import daily_scoring_schedule
+from credit_scoring.automation.sensors import new_applications_sensor
+from credit_scoring.decisioning.decision_assets import credit_decisions
+from credit_scoring.decisioning.decision_checks import (
+    decisions_are_valid_and_match_the_ledger,
+    no_stuck_sent_applications,
+    taktile_error_rate,
+)
+from credit_scoring.deployment import build_executor, build_resources
+from credit_scoring.ingestion.applications_asset import applications
+from credit_scoring.ingestion.bronze_asset import flinks_accounts_detail
+from credit_scoring.ingestion.fetch_checks import flinks_error_rate
+from credit_scoring.silver.reconciliation_check import bronze_silver_reconciliation
+from credit_scoring.silver.silver_assets import silver
 
 defs = dg.Definitions(
     assets=[
@@ -24,7 +29,13 @@ defs = dg.Definitions(
         credit_decisions,
         dbt_monitoring,
     ],
-    asset_checks=run_checks,
+    asset_checks=[
+        flinks_error_rate,
+        bronze_silver_reconciliation,
+        taktile_error_rate,
+        decisions_are_valid_and_match_the_ledger,
+        no_stuck_sent_applications,
+    ],
     jobs=[daily_scoring_job],
     schedules=[daily_scoring_schedule],
     sensors=[new_applications_sensor],

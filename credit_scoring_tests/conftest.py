@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credit_scoring.settings import REPO_ROOT
+from credit_scoring.core.settings import REPO_ROOT
 from credit_scoring_tests.reliability import report
 from mock_api.process import MockServer, start_mock_server
 
@@ -22,8 +22,17 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
     (home / "dagster_home").mkdir()
     (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for name in ("FLINKS_API_KEY", "FLINKS_BASE_URL", "CREDIT_SCORING_START_DATE"):
+    for name in (
+        "FLINKS_API_KEY",
+        "FLINKS_BASE_URL",
+        "FLINKS_CUSTOMER_ID",
+        "TAKTILE_API_KEY",
+        "TAKTILE_BASE_URL",
+        "CREDIT_SCORING_START_DATE",
+    ):
         monkeypatch.delenv(name, raising=False)
+    # the tests run against the local mock servers, as `make dev` does: asked for explicitly
+    monkeypatch.setenv("CREDIT_SCORING_ENV", "dev")
     return home
 
 
@@ -118,9 +127,20 @@ def pytest_configure_node(node) -> None:
 
 
 @pytest.fixture
-def reliability_report() -> Callable[[report.ScenarioFigures], None]:
+def reliability_report(request: pytest.FixtureRequest) -> Callable[[report.ScenarioFigures], None]:
     """Record a scenario's figures for the table printed at the end of the session."""
-    return report.record
+    return lambda figures: report.record(figures, request.node.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Every reporting test's outcome, failed setup included, for the table's result column."""
+    result = yield
+    if "reliability_report" in getattr(item, "fixturenames", ()) and (
+        result.when == "call" or result.failed
+    ):
+        report.record_outcome(item.nodeid, passed=result.passed)
+    return result
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from credit_scoring.assets.dbt import MONITORING_SELECTION
-from credit_scoring.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
-from credit_scoring.lake.schemas import table_for
+from credit_scoring.analytics.dbt_assets import MONITORING_SELECTION
+from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.tables import table_for
 
 ACCOUNT_CATEGORY = {"Chequing": "Operations", "Savings": "Operations", "CreditCard": "Credit"}
 

@@ -1,7 +1,7 @@
 """A small in-test Flinks double (respx): explicit payloads per login, counted calls.
 
 Unit tests use it to drive the assets through `materialize()` without a server; integration
-tests use the real mock server instead.
+tests use the real mock server instead. The payloads come from :mod:`builders.flinks`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import orjson
@@ -19,52 +18,6 @@ import respx
 BASE_URL = "https://flinks.fake"
 CUSTOMER = "fake"
 API = f"{BASE_URL}/v3/{CUSTOMER}/BankingServices"
-
-
-def transaction(tid: str, date: str, *, debit=None, credit=None, balance=0.0, desc="ITEM"):
-    return {
-        "Id": tid,
-        "Date": date,
-        "Code": None,
-        "Description": desc,
-        "Debit": debit,
-        "Credit": credit,
-        "Balance": balance,
-    }
-
-
-def account_payload(login: str, transactions: list[dict], pulled: str) -> dict:
-    return {
-        "HttpStatusCode": 200,
-        "Login": {"Id": login, "LastRefresh": pulled},
-        "Institution": "FakeBank",
-        "Accounts": [
-            {
-                "Id": f"acc-{login}",
-                "Title": "Chequing",
-                "AccountNumber": "000111222333",
-                "Category": "Operations",
-                "Type": "Chequing",
-                "Currency": "CAD",
-                "Balance": {"Current": 0.0, "Available": 0.0, "Limit": None},
-                "Holder": {"Name": "Test Holder", "Email": "holder@fake.test"},
-                "Transactions": transactions,
-            }
-        ],
-    }
-
-
-def simple_history(login: str, pulled: str, n: int = 3) -> dict:
-    """``n`` daily credits of 10.00 ending the day before ``pulled``, newest first."""
-    import pandas as pd
-
-    end = pd.Timestamp(pulled).normalize() - pd.Timedelta(days=1)
-    days = [(end - pd.Timedelta(days=i)).date().isoformat() for i in range(n)]
-    txs = [
-        transaction(f"{login}-t{i}", day, credit=10.0, balance=10.0 * (n - i))
-        for i, day in enumerate(days)
-    ]
-    return account_payload(login, txs, pulled)
 
 
 @dataclass
@@ -109,10 +62,3 @@ class FakeFlinks:
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
-
-
-def write_applications(path: Path, rows: list[tuple[str, str, str, float]]) -> Path:
-    lines = ["application_id,login_id,applied_at,requested_amount"]
-    lines += [f"{a},{login},{at},{amount}" for a, login, at, amount in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path

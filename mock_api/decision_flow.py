@@ -1,9 +1,10 @@
 """The mock Taktile decision flow: a points scorecard over the cash-flow features.
 
-It lives once and serves both doors: ``MockTaktileResource`` calls :func:`decide` in-process, and
-the mock server exposes it at ``POST /run/api/v1/flows/<slug>/decide``. It is deterministic and
-idempotent: the decision id is derived from the entity id and the exact payload, so a repeat of
-the same request returns the same decision, as Taktile does for a replayed request.
+The mock server exposes it at ``POST /run/api/v1/flows/<slug>/decide``. It scores what the
+pipeline's feature contract declares (:mod:`credit_scoring.decisioning.decision_contract`):
+the required features are the pipeline's, never the mock's. It is deterministic and idempotent:
+the decision id is derived from the entity id and the exact payload, so a repeat of the same
+request returns the same decision, as Taktile does for a replayed request.
 
 Scorecard (start at 600 points, then add the band points below; clamp to 300..900):
 
@@ -38,17 +39,9 @@ from typing import Any
 
 import orjson
 
-FLOW_VERSION = "cashflow-scorecard-1.0"
-REQUIRED_FEATURES = (
-    "nsf_count_90d",
-    "total_inflow_90d",
-    "total_outflow_90d",
-    "avg_daily_balance_90d",
-    "min_daily_balance_90d",
-    "days_negative_90d",
-    "employer_income_monthly",
-    "history_days",
-)
+from credit_scoring.decisioning.decision_contract import REQUIRED_FEATURES
+
+FLOW_VERSION = "mock-cashflow-scorecard-1.0"
 APPROVE_AT, REVIEW_AT = 700, 600
 MAX_LIMIT = 25_000.0
 _NAMESPACE = uuid.UUID("6f1c1c5e-5b1a-4c39-9d55-3c6b1e0f7a21")

@@ -3,9 +3,11 @@
 ``POST /run/api/v1/flows/<slug>/decide`` (and ``.../sandbox/decide``) with body
 ``{"data": {...features}, "metadata": {"version", "entity_id"}, "control": {...}}`` answers
 ``{"data": {...outputs}, "metadata": {"decision_id", "entity_id", "version", "timestamp"}}``,
-exactly what :func:`mock_api.decision_flow.decide` returns in-process to ``MockTaktileResource``:
-one flow, two doors. Errors are ``{"detail": ...}`` like Taktile's: 422 for a payload that
-cannot be scored, 401 for a missing or wrong ``X-Api-Key`` when the mock has ``--api-key``.
+what :func:`mock_api.decision_flow.decide` returns. Errors are ``{"detail": ...}`` like
+Taktile's: 422 for a payload that cannot be scored, 401 for a missing or wrong ``X-Api-Key``
+when the mock has ``--api-key``. Every answer carries the mock's marker header
+(:data:`~credit_scoring.decisioning.decision_contract.MOCK_ENGINE_HEADER`), so the pipeline
+stores its decisions as a mock's (``decision_engine = 'mock'``).
 
 The flow is idempotent on entity id + payload (same request, same decision id), and
 ``/_mock/stats`` counts decisions, distinct entities and repeats, so tests can prove that a
@@ -19,6 +21,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Flask, Response, request
 
+from credit_scoring.decisioning.decision_contract import MOCK_ENGINE_HEADER
 from mock_api import decision_flow
 from mock_api.behaviour import (
     HTTP_ERROR_FAULTS,
@@ -90,18 +93,6 @@ def _decide(slug: str) -> Response:
 
 
 @taktile.post("/decide")
-@api_endpoint(
-    "decide",
-    fault_key=_entity_key,
-    error_body=taktile_error_body,
-    error_faults=HTTP_ERROR_FAULTS,
-    terminal_fault=TAKTILE_TERMINAL_FAULT,
-)
-def decide(slug: str) -> Response:
-    """Run the decision flow for one entity (production path)."""
-    return _decide(slug)
-
-
 @taktile.post("/sandbox/decide")
 @api_endpoint(
     "decide",
@@ -110,9 +101,16 @@ def decide(slug: str) -> Response:
     error_faults=HTTP_ERROR_FAULTS,
     terminal_fault=TAKTILE_TERMINAL_FAULT,
 )
-def sandbox_decide(slug: str) -> Response:
-    """The same flow on the sandbox path."""
+def decide(slug: str) -> Response:
+    """Run the decision flow for one entity (the production and the sandbox paths alike)."""
     return _decide(slug)
+
+
+@taktile.after_request
+def _mark_as_mock(response: Response) -> Response:
+    """Say on every answer, errors included, that a mock made it."""
+    response.headers[MOCK_ENGINE_HEADER] = "mock_api"
+    return response
 
 
 def register_taktile(app: Flask) -> None:

@@ -14,13 +14,15 @@ import os
 import uuid
 from collections.abc import Iterable
 
+import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import Field
 from upath import UPath
 
-from credit_scoring.crashpoints import crash_point
-from credit_scoring.lake.schemas import LakeTable
+from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
@@ -124,11 +126,23 @@ class LakeStore:
         return target.stat().st_size
 
 
+class LakeResource(dg.ConfigurableResource):
+    """Where the Parquet lake lives: a local path, or an fsspec URL (s3://bucket/prefix)."""
+
+    root: str = Field(description="Lake root path or URL")
+
+    def store(self) -> LakeStore:
+        return LakeStore(self.root)
+
+
 def to_arrow(frame: pd.DataFrame, table: LakeTable) -> pa.Table:
-    """Conform a frame to the table's schema (column order, types); refuse unknown columns."""
+    """Conform a frame to the table's schema (column order, types).
+
+    A frame lacking one of the table's columns is refused; columns the table does not hold are
+    not written.
+    """
     missing = [name for name in table.schema.names if name not in frame.columns]
     if missing:
         raise ValueError(f"{table.path}: frame lacks column(s) {missing}")
     conformed = frame.loc[:, table.schema.names]
-    conformed.attrs = {}  # in-process hand-over notes, not table metadata
     return pa.Table.from_pandas(conformed, schema=table.schema, preserve_index=False)

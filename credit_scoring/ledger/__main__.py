@@ -3,8 +3,11 @@
   python -m credit_scoring.ledger status [--partition D] [--applications] [--json]
   python -m credit_scoring.ledger reconcile --partition D [--json]
   python -m credit_scoring.ledger retry-errors --partition D [--application ID ...]
+  python -m credit_scoring.ledger upgrade
 
-``reconcile`` exits 1 when the partition does not reconcile, so it can gate a job.
+``reconcile`` exits 1 when the partition does not reconcile, so it can gate a job. ``upgrade``
+migrates the ledger database to the schema this code needs (Alembic), in place; a ledger that
+needs it is refused by every other command with exit status 2 and a line saying so.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from datetime import date
 
 import pandas as pd
 
-from credit_scoring.lake.storage import LakeStore
-from credit_scoring.ledger.ledger import Ledger
-from credit_scoring.reconcile import reconcile
-from credit_scoring.settings import load_settings
+from credit_scoring.core.settings import SettingsError, load_settings
+from credit_scoring.ledger import Ledger, LedgerSchemaError
+from credit_scoring.ledger.engine import open_engine
+from credit_scoring.ledger.upgrades import describe, upgrade
 
 
 def _partition(value: str) -> str:
@@ -57,10 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     retry = commands.add_parser("retry-errors", help="ERROR -> PENDING for decision errors")
     retry.add_argument("--partition", type=_partition, required=True, action="append")
     retry.add_argument("--application", action="append")
+    commands.add_parser("upgrade", help="migrate the ledger database to this code's schema")
     args = parser.parse_args(argv)
 
-    settings = load_settings()
-    ledger = Ledger(settings.ledger_url)
+    try:
+        settings = load_settings()
+        if args.command == "upgrade":
+            return _upgrade(settings.ledger_url)
+        ledger = Ledger(settings.ledger_url)
+    except (SettingsError, LedgerSchemaError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     if args.command == "status":
         if args.applications:
             frame = ledger.application_statuses(args.partition)
@@ -72,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         count = ledger.retry_errors(args.partition, args.application)
         print(f"{count} ledger row(s) returned from ERROR to PENDING")
         return 0
+    # the reconciliation reads the lake and flattens bronze: imported only for this command
+    from credit_scoring.lake.storage import LakeStore
+    from credit_scoring.silver.reconciliation import reconcile
+
     store = LakeStore(settings.lake_root)
     reports = [reconcile(store, ledger, day) for day in args.partition]
     if args.json:
@@ -85,6 +98,20 @@ def main(argv: list[str] | None = None) -> int:
             for line in report.examples:
                 print(f"  {line}")
     return 0 if all(r.ok for r in reports) else 1
+
+
+def _upgrade(url: str) -> int:
+    engine = open_engine(url)
+    result = upgrade(engine)
+    where = describe(engine)
+    if result.before == result.after:
+        print(f"ledger {where} is already at revision {result.after}")
+    else:
+        before = result.before or "none"
+        if result.baseline_stamped:
+            before = "from before migrations (stamped at the baseline revision)"
+        print(f"ledger {where} upgraded: {before} -> revision {result.after}")
+    return 0
 
 
 if __name__ == "__main__":

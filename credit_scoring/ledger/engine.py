@@ -5,6 +5,10 @@ never block the writer), a busy timeout (writers wait instead of failing), and `
 IMMEDIATE`` (a transaction takes the write lock up front; with SQLite's default deferred
 transactions two processes that both read then write deadlock and one fails at once with
 "database is locked", which the busy timeout does not cover).
+
+The schema is checked once per process and URL on first use (:mod:`upgrades`): an empty
+database is created at the current revision, an out-of-date one is refused with the command
+that upgrades it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from credit_scoring.ledger.schema import metadata
+from credit_scoring.ledger.upgrades import ensure_current
 
 BUSY_TIMEOUT_MS = 60_000
 
 _engines: dict[str, sa.Engine] = {}
+_checked: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -27,14 +32,19 @@ def sqlite_url(path: Path) -> str:
 
 
 def get_engine(url: str) -> sa.Engine:
-    """One engine per URL per process, with the schema created on first use."""
+    """One engine per URL per process, its schema checked (or created) on first use."""
     with _lock:
-        engine = _engines.get(url)
-        if engine is None:
-            engine = _create_engine(url)
-            metadata.create_all(engine)
-            _engines[url] = engine
+        engine = _engine(url)
+        if url not in _checked:
+            ensure_current(engine)
+            _checked.add(url)
         return engine
+
+
+def open_engine(url: str) -> sa.Engine:
+    """The engine of ``url`` without the schema check: for migrating the database itself."""
+    with _lock:
+        return _engine(url)
 
 
 def dispose_engines() -> None:
@@ -43,6 +53,14 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _checked.clear()
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _engines[url] = _create_engine(url)
+    return engine
 
 
 def _create_engine(url: str) -> sa.Engine:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pyarrow as pa
 
-from credit_scoring.lake.schemas import (
+from credit_scoring.lake.tables import (
     SILVER_ACCOUNTS,
     SILVER_REJECTED_TRANSACTIONS,
     SILVER_TRANSACTIONS,

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from credit_scoring.instance import write_dagster_yaml
-from credit_scoring.settings import REPO_ROOT
+from credit_scoring.core.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
+from devtools.instance import write_dagster_yaml
 from mock_api.process import stop_process_group
 
 pytestmark = [

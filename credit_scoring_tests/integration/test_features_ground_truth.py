@@ -13,9 +13,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from credit_scoring_tests.builders.generated import generated_data
 from credit_scoring_tests.dbt_harness import query
 from credit_scoring_tests.pipeline import run_pipeline
-from mock_api.generator import GenerateConfig, generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,19 +24,12 @@ DAY = date(2026, 9, 14)
 
 @pytest.fixture(scope="module")
 def features_and_truth(tmp_path_factory, mock_server_module_factory):
-    data = tmp_path_factory.mktemp("generated")
-    generate(
-        GenerateConfig(
-            applications=60,
-            start_date=DAY,
-            days=1,
-            seed=20260914,
-            out=data,
-            history_days=200,
-            malformed_fraction=0.01,
-            workers=1,
-        ),
-        progress=False,
+    data = generated_data(
+        tmp_path_factory.mktemp("generated"),
+        applications=60,
+        seed=20260914,
+        start_date=DAY,
+        malformed_fraction=0.01,
     )
     server = mock_server_module_factory(data)
     home = tmp_path_factory.mktemp("home")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
-from credit_scoring.applications import read_applications_csv, validate_applications
-from credit_scoring.resources.flinks import FlinksResource
+from credit_scoring.ingestion.applications_source import (
+    read_applications_csv,
+    validate_applications,
+)
+from credit_scoring.ingestion.flinks_resource import FlinksResource
+from credit_scoring_tests.builders.generated import generated_data
 from credit_scoring_tests.conftest import SAMPLE_DATA
-from mock_api.generator import GenerateConfig, generate
 
 pytestmark = pytest.mark.integration
 
@@ -65,18 +66,7 @@ def test_year_of_history_is_requested_by_default_and_windows_follow_the_pull_dat
     mock_server_factory, tmp_path
 ):
     # the committed sample keeps ~100 days per applicant; this needs more than 90
-    generate(
-        GenerateConfig(
-            applications=3,
-            start_date=date(2026, 10, 5),
-            days=1,
-            seed=11,
-            out=tmp_path,
-            history_days=200,
-            workers=1,
-        ),
-        progress=False,
-    )
+    generated_data(tmp_path, applications=3, seed=11)
     server = mock_server_factory(tmp_path)
     logins = list(pd.read_csv(tmp_path / "applications.csv")["login_id"])
     year = resource(server.base_url).fetch_many(logins)

@@ -11,9 +11,12 @@ import subprocess
 
 import pytest
 
-from credit_scoring.applications import read_applications_csv, validate_applications
+from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring.ingestion.applications_source import (
+    read_applications_csv,
+    validate_applications,
+)
 from credit_scoring.ledger.engine import dispose_engines
-from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.pipeline import (
     assert_same_state,

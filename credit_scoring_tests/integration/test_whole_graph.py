@@ -10,14 +10,17 @@ import subprocess
 
 import pytest
 
-from credit_scoring.applications import read_applications_csv, validate_applications
-from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring.ingestion.applications_source import (
+    read_applications_csv,
+    validate_applications,
+)
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
-from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.dbt_harness import query
 from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
+from devtools.instance import write_dagster_yaml
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

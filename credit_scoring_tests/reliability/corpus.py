@@ -29,7 +29,16 @@ from typing import Any, Literal
 
 import orjson
 
-from mock_api.export_format import COLUMNS
+from credit_scoring_tests.builders.flinks import account, transaction
+from credit_scoring_tests.builders.flinks import response as flinks_response
+from credit_scoring_tests.builders.statements import (
+    cells,
+    export_text,
+    statement_row,
+    write_payload,
+    write_statement_bytes,
+    write_statements,
+)
 
 Level = Literal["csv", "api", "application", "config"]
 
@@ -37,6 +46,14 @@ Level = Literal["csv", "api", "application", "config"]
 CORPUS_DAY = "2026-10-05"
 APPLIED_AT = f"{CORPUS_DAY}T12:00:00Z"
 PULLED_AT = f"{CORPUS_DAY} 12:00:00"
+#: Whose statements the corpus's rows are, and when the bank exported them.
+CORPUS_HOLDER = {
+    "Username": "Corpus Holder",
+    "Financial Institution": "Corpus Bank",
+    "Request Date/Time": PULLED_AT,
+}
+#: Writes a case's files into a data directory.
+Writer = Callable[[Path], Any]
 #: Where a valid row ends.
 SILVER = "silver"
 #: What an application row never fetched looks like in the expectations.
@@ -85,7 +102,7 @@ class DataCase:
 
     name: str
     level: Level
-    write: Callable[[Path], None] = _write_nothing
+    write: Writer = _write_nothing
     applications: tuple[Application, ...] = ()
     rows: tuple[Row, ...] = ()
     served: int | None = None
@@ -115,7 +132,7 @@ class DataCase:
 class ConfigCase:
     """A bad setting or command line: the command must refuse it, naming ``names``.
 
-    ``entry`` is ``runner`` (``python -m credit_scoring.runner``) or ``definitions`` (loading
+    ``entry`` is ``runner`` (``python -m devtools.runner``) or ``definitions`` (loading
     the code location, as ``dagster dev`` and every run process do). ``env`` is built from a
     scratch directory, so that a case can point a variable at a file that is not a directory.
     """
@@ -132,39 +149,9 @@ class ConfigCase:
 # -- writing statement exports ----------------------------------------------------------------
 
 
-def export_row(
-    login_id: str,
-    description: str,
-    *,
-    date: str = "2026-10-01",
-    withdrawals: str = "",
-    deposits: str = "",
-    balance: str = "1000.00",
-    **overrides: str,
-) -> list[str]:
-    """One export row (``export_format.COLUMNS`` order) of the login's chequing account."""
-    values = {
-        "Username": "Corpus Holder",
-        "Email": "holder@example.com",
-        "Address": "1 Main Street, Ottawa, ON K1A 0B1",
-        "Financial Institution": "Corpus Bank",
-        "Employer Name": "",
-        "Login ID": login_id,
-        "Request ID": f"request-{login_id}",
-        "Request Date/Time": PULLED_AT,
-        "Request Status": "Completed",
-        "Account Name": "Chequing",
-        "Account Number": f"0042-{login_id}",
-        "Account Type": "Operation",
-        "Account Balance": "1000.00",
-        "Date": date,
-        "Description": description,
-        "Withdrawals": withdrawals,
-        "Deposits": deposits,
-        "Balance": balance,
-        **overrides,
-    }
-    return [values.get(column, "") for column in COLUMNS]
+def export_row(login_id: str, description: str, **values: str) -> list[str]:
+    """One export row of the login's chequing account, as the corpus's bank writes it."""
+    return cells(statement_row(login_id, description, **CORPUS_HOLDER, **values))
 
 
 def anchor(login_id: str) -> list[str]:
@@ -172,41 +159,14 @@ def anchor(login_id: str) -> list[str]:
     return export_row(login_id, f"ANCHOR {login_id}", deposits="250.00", balance="1250.00")
 
 
-def export_text(rows: list[list[str]], *, line_end: str = "\n") -> str:
-    """Header and rows as the export writes them (fields quoted only when needed)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=line_end).writerows([list(COLUMNS), *rows])
-    return buffer.getvalue()
+def statement_writer(file_name: str, rows: list[list[str]], **options: Any) -> Writer:
+    """A case's ``statements/<file_name>.csv`` (line ends, prefix, encoding as given)."""
+    return lambda data_dir: write_statements(data_dir, rows, file_name=file_name, **options)
 
 
-def statement_writer(
-    file_name: str,
-    rows: list[list[str]],
-    *,
-    line_end: str = "\n",
-    prefix: bytes = b"",
-    encoding: str = "utf-8",
-) -> Callable[[Path], None]:
-    """A case's ``statements/<file_name>.csv``, bytes exactly as given."""
-
-    def write(data_dir: Path) -> None:
-        folder = data_dir / "statements"
-        folder.mkdir(parents=True, exist_ok=True)
-        body = prefix + export_text(rows, line_end=line_end).encode(encoding)
-        (folder / f"{file_name}.csv").write_bytes(body)
-
-    return write
-
-
-def raw_statement_writer(file_name: str, body: bytes) -> Callable[[Path], None]:
+def raw_statement_writer(file_name: str, body: bytes) -> Writer:
     """A statement file of exactly these bytes (an empty file, a bare header)."""
-
-    def write(data_dir: Path) -> None:
-        folder = data_dir / "statements"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{file_name}.csv").write_bytes(body)
-
-    return write
+    return lambda data_dir: write_statement_bytes(data_dir, file_name, body)
 
 
 #: A planted export row: its values for a login, and where it must end.
@@ -246,67 +206,15 @@ def csv_case(name: str, slug: str, *rows: PlantedRow, **options: Any) -> DataCas
 # -- writing payloads -------------------------------------------------------------------------
 
 
-def transaction(
-    tid: Any,
-    description: str,
-    *,
-    date: Any = "2026-10-01",
-    debit: Any = None,
-    credit: Any = 10.0,
-    balance: Any = 1000.0,
-    drop: tuple[str, ...] = (),
-    **extra: Any,
-) -> dict[str, Any]:
-    """A Flinks transaction; ``drop`` removes fields, ``extra`` adds or overrides them."""
-    body = {
-        "Id": tid,
-        "Date": date,
-        "Code": None,
-        "Description": description,
-        "Debit": debit,
-        "Credit": credit,
-        "Balance": balance,
-        **extra,
-    }
-    return {key: value for key, value in body.items() if key not in drop}
-
-
-def account(
-    account_id: str, transactions: Any, *, drop: tuple[str, ...] = (), **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "Id": account_id,
-        "Title": "Chequing",
-        "AccountNumber": f"0042-{account_id}",
-        "Balance": {"Available": 1000.0, "Current": 1000.0, "Limit": None},
-        "Category": "Operations",
-        "Type": "Chequing",
-        "Currency": "CAD",
-        "Holder": {"Name": "Corpus Holder", "Email": "holder@example.com"},
-        "Transactions": transactions,
-        **extra,
-    }
-    return {key: value for key, value in body.items() if key not in drop}
-
-
 def response(login_id: str, accounts: Any, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    body = {
-        "HttpStatusCode": 200,
-        "Login": {"Id": login_id, "LastRefresh": f"{CORPUS_DAY}T12:00:00"},
-        "Institution": "Corpus Bank",
-        "Accounts": accounts,
-        "RequestId": f"request-{login_id}",
-    }
-    return {key: value for key, value in body.items() if key not in drop}
+    """A GetAccountsDetail answer from the corpus's bank."""
+    return flinks_response(
+        login_id, accounts, pulled=f"{CORPUS_DAY}T12:00:00", institution="Corpus Bank", drop=drop
+    )
 
 
-def payload_writer(login_id: str, body: bytes) -> Callable[[Path], None]:
-    def write(data_dir: Path) -> None:
-        folder = data_dir / "payloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{login_id}.json").write_bytes(body)
-
-    return write
+def payload_writer(login_id: str, body: bytes) -> Writer:
+    return lambda data_dir: write_payload(data_dir, login_id, body)
 
 
 def api_case(name: str, slug: str, body: bytes | Callable[[str], Any], **options: Any) -> DataCase:
@@ -734,14 +642,14 @@ API_CASES: tuple[DataCase, ...] = (
 )
 
 
-def _login_with_one_row(slug: str, description: str) -> Callable[[Path], None]:
+def _login_with_one_row(slug: str, description: str) -> Writer:
     login = f"login-app-{slug}"
     return statement_writer(
         f"app-{slug}", [export_row(login, description, deposits="100.00", balance="1100.00")]
     )
 
 
-def _both(*writers: Callable[[Path], None]) -> Callable[[Path], None]:
+def _both(*writers: Writer) -> Writer:
     def write(data_dir: Path) -> None:
         for writer in writers:
             writer(data_dir)
@@ -829,6 +737,11 @@ def _home_is_a_file(scratch: Path) -> dict[str, str]:
     return {"CREDIT_SCORING_HOME": str(path)}
 
 
+#: A deployment that set none of its endpoints and did not ask for the mocks (empty = unset).
+NO_ENDPOINTS = dict.fromkeys(
+    ("CREDIT_SCORING_ENV", "FLINKS_BASE_URL", "FLINKS_CUSTOMER_ID", "TAKTILE_BASE_URL"), ""
+)
+
 CONFIG_CASES: tuple[ConfigCase, ...] = (
     ConfigCase(
         "config: start date not a date",
@@ -889,6 +802,19 @@ CONFIG_CASES: tuple[ConfigCase, ...] = (
         lambda scratch: {"CREDIT_SCORING_APPLICATIONS": str(scratch / "no-such-file.csv")},
         "CREDIT_SCORING_APPLICATIONS",
         "does not exist",
+    ),
+    ConfigCase(
+        "config: no endpoints outside dev",
+        _env(**NO_ENDPOINTS),
+        "FLINKS_BASE_URL, FLINKS_CUSTOMER_ID and TAKTILE_BASE_URL",
+        "are not set: set the Flinks and Taktile endpoints, or set CREDIT_SCORING_ENV=dev",
+    ),
+    ConfigCase(
+        "config: code location load without endpoints outside dev",
+        _env(**NO_ENDPOINTS),
+        "FLINKS_BASE_URL, FLINKS_CUSTOMER_ID and TAKTILE_BASE_URL",
+        "are not set: set the Flinks and Taktile endpoints, or set CREDIT_SCORING_ENV=dev",
+        entry="definitions",
     ),
     ConfigCase(
         "config: code location load with a bad variable",

@@ -1,9 +1,14 @@
-"""Three overlapping backfills at once: from the CLI, and through the run queue and the daemon.
+"""Three overlapping backfills: from the CLI at once, and through the run queue and the daemon.
 
 Whatever the interleaving, the promise is the ledger's: each application fetched once and
 decided once, no row twice anywhere, no run failed by a lock (the SQLite ledger, DuckDB's
 single-writer warehouse) — runs wait or retry instead — and the final state is the state of
 one sequential run.
+
+How much the runs really overlapped is measured from the runs' own start and end times:
+launched from the CLI, the runs execute concurrently (their steps wait on DuckDB's file lock,
+bounded); through the daemon, the backfills' runs queue on the ``warehouse`` pool and execute
+one at a time, which the test asserts as well.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from credit_scoring.applications import read_applications_csv, validate_applications
-from credit_scoring.instance import write_dagster_yaml
+from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring.ingestion.applications_source import (
+    read_applications_csv,
+    validate_applications,
+)
 from credit_scoring.ledger.engine import dispose_engines
-from credit_scoring.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.pipeline import (
     assert_same_state,
@@ -29,6 +36,7 @@ from credit_scoring_tests.pipeline import (
     whole_graph_snapshot,
 )
 from credit_scoring_tests.reliability.report import ScenarioFigures
+from devtools.instance import write_dagster_yaml
 from mock_api.process import stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
@@ -45,7 +53,29 @@ def application_count() -> int:
     return len(valid)
 
 
-def check_final_state(home: Path, server, reference, reliability_report, scenario: str) -> None:
+def run_intervals(dagster_home: Path) -> list[tuple[float, float]]:
+    """(start, end) of every run recorded in the instance, in seconds since the epoch."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        records = instance.get_run_records()
+    return [(record.start_time, record.end_time) for record in records]
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of runs in progress at one instant (a run ending as another starts
+    does not overlap it)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = most = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    return most
+
+
+def check_final_state(
+    home: Path, server, reference, reliability_report, scenario: str, runs_succeeded: int
+) -> None:
     days = sample_days()
     state = whole_graph_snapshot(home, days)
     lost, duplicated = lost_and_duplicated(state, reference)
@@ -55,8 +85,8 @@ def check_final_state(home: Path, server, reference, reliability_report, scenari
     reliability_report(
         ScenarioFigures(
             scenario=scenario,
-            faults_injected=3,
-            recovered=3 if (lost, duplicated, repeats) == (0, 0, 0) else 0,
+            faults_injected=len(overlapping_ranges(days)),
+            recovered=runs_succeeded if (lost, duplicated, repeats) == (0, 0, 0) else 0,
             recorded_error=int((statuses == "ERROR").sum()),
             rows_lost=lost,
             duplicates=duplicated + repeats,
@@ -96,13 +126,19 @@ def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
             stop_process_group(launch)
     codes = [launch.returncode for launch in launches]
     assert codes == [0, 0, 0], "\n\n".join(out[-3000:] for out in outputs)
+    intervals = run_intervals(tmp_path / "dagster_home")
+    assert len(intervals) == 3
+    together = most_at_once(intervals)
+    # all three started together; each run lasts far longer than the others take to start
+    assert together >= 2, intervals
 
     check_final_state(
         tmp_path,
         sample_server,
         undisturbed_state,
         reliability_report,
-        "concurrency: 3 overlapping CLI backfills at once",
+        f"concurrency: 3 overlapping CLI backfills, {together} runs executing at once",
+        runs_succeeded=codes.count(0),
     )
     dispose_engines()
 
@@ -113,8 +149,8 @@ def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
     from dagster._core.execution.backfill import PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
 
+    from credit_scoring.core.partitions import daily_partitions
     from credit_scoring.definitions import defs
-    from credit_scoring.partitions import daily_partitions
 
     graph = defs.resolve_asset_graph()
     instance = dg.DagsterInstance.from_config(str(dagster_home))
@@ -177,12 +213,16 @@ def test_three_overlapping_backfills_through_the_daemon_queue_and_all_succeed(
     assert statuses == [BulkActionStatus.COMPLETED_SUCCESS] * 3, (statuses, log[-4000:])
     assert runs, "the daemon launched no run"
     assert failed == [], log[-4000:]
+    # every run has steps in the warehouse pool, limited to one run: they queue, one at a time
+    assert most_at_once(run_intervals(dagster_home)) == 1
 
     check_final_state(
         tmp_path,
         sample_server,
         undisturbed_state,
         reliability_report,
-        f"concurrency: 3 overlapping backfills via the daemon ({len(runs)} queued runs)",
+        f"concurrency: 3 overlapping backfills via the daemon ({len(runs)} runs, queued one at "
+        "a time on the warehouse pool)",
+        runs_succeeded=statuses.count(BulkActionStatus.COMPLETED_SUCCESS),
     )
     dispose_engines()

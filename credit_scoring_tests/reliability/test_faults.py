@@ -14,7 +14,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from credit_scoring.applications import read_applications_csv, validate_applications
+from credit_scoring.ingestion.applications_source import (
+    read_applications_csv,
+    validate_applications,
+)
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.conftest import SAMPLE_DATA
@@ -163,6 +166,16 @@ def test_a_fault_profile_on_both_apis_loses_nothing_and_duplicates_nothing(
     fetched = len(login_of)
     faults = {e: sum(keys.values()) for e, keys in stats["faults_by_key"].items()}
     assert calls["Authorize"] == fetched + faults.get("Authorize", 0)
+    # a refused login stops at Authorize; every other asks GetAccountsDetail once, plus retries
+    accepted = fetched - len(flinks_refused)
+    assert calls["GetAccountsDetail"] == accepted + faults.get("GetAccountsDetail", 0)
+    # polls: with N pending answers per login, at most N polls that were not faulted (a slow
+    # or dropped call may use a pending answer up unseen, so fewer is possible), plus one
+    # retry per faulted poll; without pending answers, none at all
+    pending = int(args[args.index("--pending-polls") + 1]) if "--pending-polls" in args else 0
+    polls = calls.get("GetAccountsDetailAsync", 0) - faults.get("GetAccountsDetailAsync", 0)
+    assert 0 <= polls <= accepted * pending
+    assert stats["pending_answers"] <= accepted * pending
     decided = len(statuses) - len(flinks_refused)
     assert calls["decide"] == decided + faults.get("decide", 0)
     dispose_engines()

@@ -57,21 +57,22 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from credit_scoring.assets.decisions import STATUS_COLUMNS
-from credit_scoring.dbt_project import DBT_PROJECT_DIR
-from credit_scoring.flinks.client import FlinksClient
-from credit_scoring.flinks.errors import FlinksError
-from credit_scoring.lake.warehouse_io import WarehouseIOManager, with_claim
+from credit_scoring.analytics.dbt_project import DBT_PROJECT_DIR
+from credit_scoring.core.partitions import daily_partitions
+from credit_scoring.core.retrying import RetryPolicy
+from credit_scoring.core.settings import LOCAL_MOCK_CUSTOMER_ID
+from credit_scoring.decisioning.decision_assets import STATUS_COLUMNS
+from credit_scoring.decisioning.decision_store import DecisionBatch, DecisionStoreIOManager
+from credit_scoring.decisioning.taktile_client import DecisionRequest
+from credit_scoring.decisioning.taktile_resource import TaktileResource
+from credit_scoring.ingestion.flinks_client import FlinksClient
+from credit_scoring.ingestion.flinks_errors import FlinksError
+from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.ledger import Ledger, new_owner_token
 from credit_scoring.ledger.engine import dispose_engines
-from credit_scoring.partitions import daily_partitions
-from credit_scoring.resources.flinks import FlinksResource
-from credit_scoring.resources.ledger import LedgerResource
-from credit_scoring.resources.taktile import HttpTaktileResource
-from credit_scoring.retrying import RetryPolicy
-from credit_scoring.settings import DEFAULT_FLINKS_CUSTOMER_ID
+from credit_scoring.ledger.resource import LedgerResource
 from credit_scoring.silver.pii import mask_account_number
-from credit_scoring.taktile.client import DecisionRequest
+from credit_scoring_tests.builders.features import GOOD_FEATURES as FEATURES
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.pipeline import run_pipeline
 from credit_scoring_tests.reliability.report import ScenarioFigures
@@ -107,16 +108,6 @@ PII_CANARIES = {
 }
 
 FAST_RETRY = RetryPolicy(max_attempts=2, wait_initial=0.01, wait_max=0.01, wait_jitter=0.0)
-FEATURES = {
-    "nsf_count_90d": 0,
-    "total_inflow_90d": 12000.0,
-    "total_outflow_90d": 10500.0,
-    "avg_daily_balance_90d": 2200.0,
-    "min_daily_balance_90d": 150.0,
-    "days_negative_90d": 0,
-    "employer_income_monthly": 3900.0,
-    "history_days": 400,
-}
 
 
 # -- searching ---------------------------------------------------------------------------------
@@ -416,7 +407,7 @@ def _exercise_error_paths(base: str) -> tuple[list[tuple[str, str]], dict[str, s
 
     async def refused_authorize() -> FlinksError | None:
         async with FlinksClient(
-            base, DEFAULT_FLINKS_CUSTOMER_ID, api_key=REJECTED_KEY, retry=FAST_RETRY
+            base, LOCAL_MOCK_CUSTOMER_ID, api_key=REJECTED_KEY, retry=FAST_RETRY
         ) as client:
             try:
                 await client.authorize("any-login")
@@ -436,7 +427,7 @@ def _exercise_error_paths(base: str) -> tuple[list[tuple[str, str]], dict[str, s
     ):
         result = FlinksResource(
             base_url=url,
-            customer_id=DEFAULT_FLINKS_CUSTOMER_ID,
+            customer_id=LOCAL_MOCK_CUSTOMER_ID,
             api_key=key,
             max_attempts=2,
             retry_wait_initial_seconds=0.01,
@@ -448,7 +439,7 @@ def _exercise_error_paths(base: str) -> tuple[list[tuple[str, str]], dict[str, s
         ("Taktile resource, key refused", base, REJECTED_KEY),
         ("Taktile resource, unreachable", unreachable, CANARY_KEY),
     ):
-        decision = HttpTaktileResource(
+        decision = TaktileResource(
             base_url=url, api_key=key, max_attempts=2, retry_wait_initial_seconds=0.01
         ).decide_many([DecisionRequest("APP-canary", FEATURES)])[0]
         texts.append((label, repr(decision)))
@@ -474,7 +465,7 @@ class _Collect(logging.Handler):
 
 def test_the_mock_refuses_both_apis_without_the_configured_key(canary_run: CanaryRun) -> None:
     base = canary_run.server.base_url
-    authorize = f"{base}/v3/{DEFAULT_FLINKS_CUSTOMER_ID}/BankingServices/Authorize"
+    authorize = f"{base}/v3/{LOCAL_MOCK_CUSTOMER_ID}/BankingServices/Authorize"
     decide = f"{base}/run/api/v1/flows/credit-decision/decide"
     known_login = (
         pd.read_csv(SAMPLE_DATA / "applications.csv")
@@ -552,11 +543,9 @@ def test_the_canary_api_key_is_nowhere_a_run_leaves_a_trace(
     reliability_report(
         ScenarioFigures(
             scenario="secrets: canary API key",
-            faults_injected=searched,
-            recovered=search.clean_places,
             recorded_error=int((statuses["status"] == "ERROR").sum()),
-            rows_lost=int((~statuses["status"].isin(["SCORED", "ERROR"])).sum()),
-            duplicates=len(search.findings),
+            places_searched=searched,
+            copies_found=len(search.findings),
         )
     )
     assert not search.findings, f"the API key was found:\n{search.report()}"
@@ -601,11 +590,9 @@ def test_canary_holder_data_never_leaves_restricted_bronze(
     reliability_report(
         ScenarioFigures(
             scenario="PII: canary holder data",
-            faults_injected=len(search.places),
-            recovered=search.clean_places,
             recorded_error=int((statuses["status"] == "ERROR").sum()),
-            rows_lost=int((~statuses["status"].isin(["SCORED", "ERROR"])).sum()),
-            duplicates=len(search.findings),
+            places_searched=len(search.places),
+            copies_found=len(search.findings),
         )
     )
     assert not search.findings, f"canary holder data was found:\n{search.report()}"
@@ -673,6 +660,7 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
     now = pd.Timestamp(datetime.now(UTC))
     outcomes = applications.assign(
         ok=[app != fetch_failed for app in HOSTILE_IDS],
+        retryable=[False if app == fetch_failed else None for app in HOSTILE_IDS],
         request_id=[f"req {app}" for app in HOSTILE_IDS],
         http_status=[401 if app == fetch_failed else 200 for app in HOSTILE_IDS],
         error_code=[HOSTILE_TEXT[:60] if app == fetch_failed else None for app in HOSTILE_IDS],
@@ -701,7 +689,9 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
     )
     ledger.mark_errors(errors, token=token)
 
-    io_manager = WarehouseIOManager(database=str(database), ledger=LedgerResource(url=ledger_url))
+    io_manager = DecisionStoreIOManager(
+        database=str(database), ledger=LedgerResource(url=ledger_url)
+    )
     decisions_key = dg.AssetKey(["scoring", "credit_decisions"])
     decided = [app for app in deciding if app != failed]
     decisions = pd.DataFrame(
@@ -721,7 +711,7 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
         }
     )
     with output_context(decisions_key) as context:
-        io_manager.handle_output(context, with_claim(decisions, token))
+        io_manager.handle_output(context, DecisionBatch(decisions, claim_token=token))
     statuses = ledger.application_statuses([DAY])
     status_key = dg.AssetKey(["scoring", "decision_status"])
     status_frame = statuses.assign(application_date=date.fromisoformat(DAY)).loc[:, STATUS_COLUMNS]

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from credit_scoring.applications import (
+from credit_scoring.ingestion.applications_source import (
     ApplicationsSourceError,
     in_window,
     read_applications_csv,
@@ -99,8 +99,8 @@ def test_applications_asset_materializes_one_partition_and_reports_rejects(tmp_p
         "A,l1,2026-10-05T08:00:00Z,100\nB,,2026-10-05T09:00:00Z,100\nC,l3,2026-10-06T08:00:00Z,1\n",
     )
     monkeypatch.setenv("CREDIT_SCORING_APPLICATIONS", str(path))
-    from credit_scoring.assets.applications import applications
-    from credit_scoring.resources.bindings import build_resources
+    from credit_scoring.deployment import build_resources
+    from credit_scoring.ingestion.applications_asset import applications
 
     result = dg.materialize([applications], partition_key="2026-10-05", resources=build_resources())
 

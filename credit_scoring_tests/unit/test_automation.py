@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
-from credit_scoring.schedules import daily_scoring_schedule, previous_day
-from credit_scoring.sensors import FIRST_LOOKBACK_DAYS, evaluate
+from credit_scoring.automation.schedules import daily_scoring_schedule, previous_day
+from credit_scoring.automation.sensors import FIRST_LOOKBACK_DAYS, evaluate
 
 
 def applications(*rows: tuple[str, str]) -> pd.DataFrame:

@@ -7,25 +7,22 @@ import pandas as pd
 import pytest
 import respx
 
-from credit_scoring.assets.applications import applications
-from credit_scoring.assets.bronze import flinks_accounts_detail
-from credit_scoring.assets.silver import silver
-from credit_scoring.checks import bronze_silver_reconciliation, flinks_error_rate
-from credit_scoring.lake.schemas import table_for
+from credit_scoring.core.settings import load_settings
+from credit_scoring.deployment import build_resources
+from credit_scoring.ingestion.applications_asset import applications
+from credit_scoring.ingestion.bronze_asset import flinks_accounts_detail
+from credit_scoring.ingestion.fetch_checks import flinks_error_rate
+from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
-from credit_scoring.reconcile import reconcile
-from credit_scoring.resources.bindings import build_resources
-from credit_scoring.resources.flinks import FlinksResource
-from credit_scoring.settings import load_settings
-from credit_scoring_tests.fakes import (
-    BASE_URL,
-    CUSTOMER,
-    FakeFlinks,
-    simple_history,
-    write_applications,
-)
+from credit_scoring.silver.reconciliation import reconcile
+from credit_scoring.silver.reconciliation_check import bronze_silver_reconciliation
+from credit_scoring.silver.silver_assets import silver
+from credit_scoring_tests.builders.applications import write_applications
+from credit_scoring_tests.builders.flinks import simple_history
+from credit_scoring_tests.fakes import BASE_URL, CUSTOMER, FakeFlinks
 
 ASSETS = [
     applications,
@@ -229,7 +226,7 @@ def test_refetch_pulls_again_but_adds_no_duplicate_rows(world):
     ],
 )
 def test_a_200_body_without_an_accounts_array_is_a_failed_fetch(payload, problem):
-    from credit_scoring.assets.bronze import payload_problem
+    from credit_scoring.ingestion.bronze_rows import payload_problem
 
     found = payload_problem(payload)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from credit_scoring.assets.dbt import dbt_build_args, dbt_vars
+from credit_scoring.analytics.dbt_assets import dbt_build_args, dbt_vars
 
 
 def window(start: str, end: str) -> dg.TimeWindow:
@@ -79,8 +79,8 @@ def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch, tmp
 
     import dagster_dbt.core.resource as dbt_resource
 
-    from credit_scoring.dbt_project import DBT_EXECUTABLE, dbt_project
-    from credit_scoring.resources.dbt import CreditScoringDbtCliResource
+    from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, dbt_project
+    from credit_scoring.analytics.dbt_resource import CreditScoringDbtCliResource
 
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"dbt was started: {args}")

@@ -9,9 +9,9 @@ import orjson
 import pytest
 import respx
 
-from credit_scoring.flinks import FlinksClient, RetryPolicy
-from credit_scoring.flinks.client import PollPolicy
-from credit_scoring.resources.flinks import FlinksResource
+from credit_scoring.core.retrying import RetryPolicy
+from credit_scoring.ingestion.flinks_client import FlinksClient, PollPolicy
+from credit_scoring.ingestion.flinks_resource import FlinksResource
 
 BASE = "https://flinks.test"
 CUSTOMER = "cust-1"
@@ -108,7 +108,7 @@ def test_polling_gives_up_after_the_bounded_wait():
     result = asyncio.run(run())
     assert not result.ok
     assert result.error_code == "OPERATION_PENDING"
-    assert result.extra["retryable"] is True
+    assert result.retryable is True
 
 
 @respx.mock
@@ -121,7 +121,7 @@ def test_invalid_login_is_terminal_and_not_retried():
     assert result.error_code == "INVALID_LOGIN"
     assert result.http_status == 401
     assert authorize.call_count == 1
-    assert result.extra["retryable"] is False
+    assert result.retryable is False
     # bronze keeps the server's own error body
     assert orjson.loads(result.payload)["FlinksCode"] == "INVALID_LOGIN"
 
@@ -153,7 +153,7 @@ def test_transient_errors_exhaust_the_bounded_attempts(status, code):
     assert not result.ok
     assert result.error_code == code
     assert authorize.call_count == FAST_RETRY.max_attempts
-    assert result.extra["retryable"] is True
+    assert result.retryable is True
 
 
 @respx.mock
@@ -271,7 +271,7 @@ def test_a_redirect_to_another_host_is_refused_and_the_key_never_leaves_the_conf
     assert elsewhere.call_count == 0
     assert authorize.call_count == 1, "a redirect is terminal: asking again cannot help"
     assert result.error_code == "REDIRECT_REFUSED"
-    assert result.extra["retryable"] is False
+    assert result.retryable is False
     assert "https://collector.elsewhere.test:443" in result.error_message
     assert "FLINKS_BASE_URL" in result.error_message
     assert "t=1" not in result.error_message, "only the origin of the Location is quoted"

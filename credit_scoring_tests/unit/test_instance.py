@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from credit_scoring.instance import write_dagster_yaml
-from credit_scoring.pools import WAREHOUSE_POOL
+from credit_scoring.core.pools import WAREHOUSE_POOL
+from devtools.instance import write_dagster_yaml
 
 
 def _prepare(home: str, barrier) -> None:

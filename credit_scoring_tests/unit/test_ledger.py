@@ -176,21 +176,22 @@ def test_fetch_claims_split_between_owners_and_dead_leases_are_taken_over(ledger
     assert ledger.claim_fetch(apps("D"), owner=other) == ["D"]
 
 
-def test_fetch_outcomes_record_errors_on_the_application_row(ledger):
+def test_fetch_outcomes_record_errors_and_the_fetchs_verdict_decides_the_retry(ledger):
     owner = new_owner_token("fetch")
-    ledger.claim_fetch(apps("A", "B"), owner=owner)
+    ledger.claim_fetch(apps("A", "B", "C"), owner=owner)
     now = datetime.now(UTC)
     ledger.record_fetch_outcomes(
         pd.DataFrame(
             {
-                "application_id": ["A", "B"],
-                "partition_date": [DAY, DAY],
-                "ok": [True, False],
-                "request_id": ["r1", None],
-                "http_status": [200, 401],
-                "error_code": [None, "INVALID_LOGIN"],
-                "error_message": [None, "unknown login"],
-                "fetched_at": [now, now],
+                "application_id": ["A", "B", "C"],
+                "partition_date": [DAY, DAY, DAY],
+                "ok": [True, False, False],
+                "retryable": [None, False, True],
+                "request_id": ["r1", None, "r3"],
+                "http_status": [200, 401, 404],
+                "error_code": [None, "INVALID_LOGIN", "ANY_VENDOR_CODE"],
+                "error_message": [None, "unknown login", "the fetch called this transient"],
+                "fetched_at": [now, now, now],
             }
         ),
         owner=owner,
@@ -199,11 +200,26 @@ def test_fetch_outcomes_record_errors_on_the_application_row(ledger):
     rows = ledger.application_statuses([DAY]).set_index("application_id")
     assert rows.loc["B", "status"] == ERROR
     assert (rows.loc["B", "error_stage"], rows.loc["B", "error_code"]) == ("fetch", "INVALID_LOGIN")
-    # terminal errors are not fetched again unless asked; finished ones only with refetch
+    leases = ledger.ingestion_states([DAY]).set_index("application_id")
+    assert leases["retryable"].to_dict() == {"A": None, "B": False, "C": True}
+    # the ledger knows no vendor codes: what the fetch called retryable is retried by the next
+    # run whatever its code or status; terminal errors only when asked; finished ones only
+    # with refetch
     other = new_owner_token("fetch")
-    assert ledger.claim_fetch(apps("A", "B"), owner=other) == []
+    assert ledger.claim_fetch(apps("A", "B", "C"), owner=other) == ["C"]
     assert ledger.claim_fetch(apps("A", "B"), owner=other, retry_errors=True) == ["B"]
     assert ledger.claim_fetch(apps("A"), owner=other, refetch=True) == ["A"]
+
+
+def test_a_lease_given_back_by_a_failed_run_is_retried_by_the_next(ledger):
+    owner = new_owner_token("fetch")
+    ledger.claim_fetch(apps("A"), owner=owner)
+
+    assert ledger.release_fetch_claims(owner) == 1
+
+    leases = ledger.ingestion_states([DAY]).set_index("application_id")
+    assert (leases.loc["A", "error_code"], leases.loc["A", "retryable"]) == ("RUN_FAILED", True)
+    assert ledger.claim_fetch(apps("A"), owner=new_owner_token("fetch")) == ["A"]
 
 
 def _claim_in_process(url: str, queue) -> None:
@@ -235,24 +251,6 @@ def test_two_processes_claiming_at_once_never_win_the_same_application(tmp_path)
     dispose_engines()
 
 
-def test_lock_is_exclusive_and_broken_when_its_holder_died(ledger):
-    import threading
-
-    order: list[str] = []
-    with ledger.lock("silver/transactions/2026-10-05"):
-        thread = threading.Thread(
-            target=lambda: (
-                ledger.lock("silver/transactions/2026-10-05").__enter__(),
-                order.append("second"),
-            )
-        )
-        thread.start()
-        thread.join(timeout=0.3)
-        order.append("first-released")
-    thread.join(timeout=10)
-    assert order == ["first-released", "second"]
-
-
 def test_application_row_marker_is_star():
     assert APPLICATION_ROW == "*"
 
@@ -265,13 +263,14 @@ def test_bulk_registration_stores_what_sqlalchemy_reads_back(tmp_path, paramstyl
     """
     import sqlalchemy as sa
 
-    from credit_scoring.ledger.schema import metadata, scoring_status
+    from credit_scoring.ledger.schema import scoring_status
+    from credit_scoring.ledger.upgrades import ensure_current
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     ledger.engine = sa.create_engine(
         f"sqlite:///{tmp_path / 'named.sqlite'}", paramstyle=paramstyle
     )
-    metadata.create_all(ledger.engine)
+    ensure_current(ledger.engine)
     before = datetime.now(UTC)
     result = register(ledger, A=3, B=0)
     again = register(ledger, A=4)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import dagster as dg
 import pytest
 
-from credit_scoring.settings import SettingsError, load_settings
+from credit_scoring.core.settings import (
+    REPO_ROOT,
+    SettingsError,
+    load_endpoints,
+    load_settings,
+)
+
+ENDPOINT_VARS = ("FLINKS_BASE_URL", "FLINKS_CUSTOMER_ID", "TAKTILE_BASE_URL")
 
 
 def test_definitions_are_loadable():
@@ -18,28 +27,103 @@ def test_definitions_are_loadable():
     assert "flinks" in defs.resources
 
 
-def test_defaults_point_at_the_repository_and_the_local_mock(monkeypatch):
-    for name in ("CREDIT_SCORING_HOME", "CREDIT_SCORING_START_DATE", "FLINKS_BASE_URL"):
+def test_defaults_point_at_the_repository(monkeypatch):
+    for name in ("CREDIT_SCORING_HOME", "CREDIT_SCORING_START_DATE"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.home.name == ".credit_scoring"
     assert settings.start_date.isoformat() == "2020-01-01"
-    assert settings.flinks_base_url.startswith("http://127.0.0.1:")
     assert settings.applications_path.name == "applications.csv"
 
 
+def test_in_dev_the_endpoints_default_to_the_local_mock():
+    endpoints = load_endpoints()
+    assert endpoints.environment == "dev"
+    assert endpoints.flinks_base_url == "http://127.0.0.1:8765"
+    assert endpoints.taktile_base_url == "http://127.0.0.1:8765"
+
+
+def test_outside_dev_missing_endpoints_are_refused_in_one_line_naming_them(monkeypatch):
+    monkeypatch.delenv("CREDIT_SCORING_ENV")
+    with pytest.raises(SettingsError) as refused:
+        load_endpoints()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert all(name in message for name in ENDPOINT_VARS)
+    assert "CREDIT_SCORING_ENV=dev" in message
+
+    monkeypatch.setenv("FLINKS_BASE_URL", "https://flinks.example.com")
+    monkeypatch.setenv("FLINKS_CUSTOMER_ID", "acme")
+    with pytest.raises(SettingsError, match=r"^TAKTILE_BASE_URL is not set"):
+        load_endpoints()
+    monkeypatch.setenv("TAKTILE_BASE_URL", "https://acme.decide.taktile.com")
+    endpoints = load_endpoints()
+    assert (endpoints.environment, endpoints.taktile_base_url) == (
+        "production",
+        "https://acme.decide.taktile.com",
+    )
+
+
+def test_an_unknown_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("CREDIT_SCORING_ENV", "staging")
+    with pytest.raises(SettingsError, match="CREDIT_SCORING_ENV='staging' is not an environment"):
+        load_endpoints()
+
+
+def _validate_definitions(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``dagster definitions validate`` of the code location, as a deployment runs it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "credit_scoring.definitions",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.integration
+def test_the_code_location_refuses_to_load_without_endpoints_unless_dev(monkeypatch):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CREDIT_SCORING_ENV", *ENDPOINT_VARS)}
+
+    refused = _validate_definitions(env)
+    loaded = _validate_definitions({**env, "CREDIT_SCORING_ENV": "dev"})
+
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    (line,) = [text for text in output.splitlines() if text.startswith("credit_scoring.core")]
+    assert line == (
+        "credit_scoring.core.settings.SettingsError: FLINKS_BASE_URL, FLINKS_CUSTOMER_ID and "
+        "TAKTILE_BASE_URL are not set: set the Flinks and Taktile endpoints, or set "
+        "CREDIT_SCORING_ENV=dev to use the local mock APIs (make dev and make demo do)"
+    )
+    assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
+
+
 @pytest.mark.parametrize(
-    ("variable", "value"),
+    ("variable", "value", "load"),
     [
-        ("CREDIT_SCORING_START_DATE", "2020-13-01"),
-        ("CREDIT_SCORING_START_DATE", "2999-01-01"),
-        ("FLINKS_BASE_URL", "flinks.example.com"),
+        ("CREDIT_SCORING_START_DATE", "2020-13-01", load_settings),
+        ("CREDIT_SCORING_START_DATE", "2999-01-01", load_settings),
+        ("FLINKS_BASE_URL", "flinks.example.com", load_endpoints),
+        ("TAKTILE_BASE_URL", "taktile", load_endpoints),
+        ("TAKTILE_TIMEOUT_SECONDS", "-1", load_endpoints),
     ],
 )
-def test_invalid_values_fail_with_the_variable_name(monkeypatch, variable, value):
+def test_invalid_values_fail_with_the_variable_name(monkeypatch, variable, value, load):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
-        load_settings()
+        load()
 
 
 def test_relative_home_is_made_absolute(monkeypatch, tmp_path):
@@ -50,11 +134,18 @@ def test_relative_home_is_made_absolute(monkeypatch, tmp_path):
 
 def test_flinks_resource_reads_secrets_through_envvar(monkeypatch):
     monkeypatch.setenv("FLINKS_API_KEY", "k-123")
-    from credit_scoring.resources.bindings import build_flinks_resource
+    monkeypatch.setenv("TAKTILE_API_KEY", "t-456")
+    from credit_scoring.deployment import build_flinks_resource, build_taktile_resource
 
-    resource = build_flinks_resource()
     # the configured value is an EnvVar reference, so Dagster never stores the secret itself
-    assert isinstance(resource._get_non_default_public_field_values().get("api_key"), dg.EnvVar)
+    for resource in (build_flinks_resource(), build_taktile_resource()):
+        assert isinstance(resource._get_non_default_public_field_values().get("api_key"), dg.EnvVar)
+
+
+def test_a_customer_id_that_is_not_one_path_segment_is_refused(monkeypatch):
+    monkeypatch.setenv("FLINKS_CUSTOMER_ID", "acme/prod")
+    with pytest.raises(SettingsError, match="FLINKS_CUSTOMER_ID='acme/prod' is not a customer id"):
+        load_endpoints()
 
 
 @pytest.mark.parametrize(
@@ -62,7 +153,6 @@ def test_flinks_resource_reads_secrets_through_envvar(monkeypatch):
     [
         ("CREDIT_SCORING_LEDGER_URL", "ledger.sqlite", "is not a SQLAlchemy URL"),
         ("CREDIT_SCORING_LEDGER_URL", "mysql://u:secret@db/ledger", "sqlite or postgresql"),
-        ("FLINKS_CUSTOMER_ID", "acme/prod", "is not a customer id"),
         ("CREDIT_SCORING_APPLICATIONS", "/no/such/applications.csv", "does not exist"),
         ("CREDIT_SCORING_EXECUTOR", "kubernetes", "is not an executor"),
     ],
@@ -99,7 +189,7 @@ def test_a_home_that_is_a_file_is_refused(monkeypatch, tmp_path):
     ],
 )
 def test_the_runner_refuses_days_outside_the_partitions(first, last, message):
-    from credit_scoring.runner import check_partitions
+    from devtools.runner import check_partitions
 
     with pytest.raises(ValueError, match=message):
         check_partitions(first, last, date(2020, 1, 1), date(2026, 11, 25))

@@ -9,59 +9,26 @@ import pandas as pd
 import pytest
 
 from credit_scoring.silver.standardise import standardise
+from credit_scoring_tests.builders.flinks import account, bronze_row
+from credit_scoring_tests.builders.flinks import response as flinks_response
+from credit_scoring_tests.builders.flinks import transaction as tx
 
 DAY = "2026-10-05"
 PULLED = "2026-10-05T14:00:00"
 HOSTILE = 'Robert\'); DROP TABLE silver;-- {{ 7*7 }} ${jndi:x} é€😀\n"quoted"'
 
 
-def tx(tid, date="2026-10-01", debit=None, credit=10.0, balance=100.0, description="ITEM"):
-    row = {
-        "Id": tid,
-        "Date": date,
-        "Code": None,
-        "Description": description,
-        "Debit": debit,
-        "Credit": credit,
-        "Balance": balance,
-    }
-    return row
+#: The holder's PII, which must never reach silver.
+HOLDER = {"Name": "Jeanne Canary", "Email": "jeanne@canary.test", "PhoneNumber": "5145550199"}
 
 
-def response(app: str, transactions: list[dict], **account) -> dict:
-    return {
-        "response_id": f"r-{app}",
-        "application_id": app,
-        "login_id": f"login-{app}",
-        "partition_date": DAY,
-        "request_id": f"req-{app}",
-        "fetched_at": pd.Timestamp("2026-10-05T14:00:05Z"),
-        "payload": orjson.dumps(
-            {
-                "HttpStatusCode": 200,
-                "Login": {"Id": f"login-{app}", "LastRefresh": PULLED},
-                "Institution": "RBC Royal Bank",
-                "Accounts": [
-                    {
-                        "Id": f"acc-{app}",
-                        "Title": "Chequing",
-                        "AccountNumber": "123456789",
-                        "Category": "Operations",
-                        "Type": "Chequing",
-                        "Currency": "CAD",
-                        "Balance": {"Current": 100.0, "Available": 100.0, "Limit": None},
-                        "Holder": {
-                            "Name": "Jeanne Canary",
-                            "Email": "jeanne@canary.test",
-                            "PhoneNumber": "5145550199",
-                        },
-                        **account,
-                        "Transactions": transactions,
-                    }
-                ],
-            }
-        ).decode(),
-    }
+def response(app: str, transactions: list[dict], **account_fields) -> dict:
+    """A bronze row: application ``app``'s answer with one chequing account."""
+    chequing = account(
+        f"acc-{app}", transactions, holder=HOLDER, AccountNumber="123456789", **account_fields
+    )
+    body = flinks_response(f"login-{app}", [chequing], pulled=PULLED, institution="RBC Royal Bank")
+    return bronze_row(app, body, day=DAY)
 
 
 CASES = {

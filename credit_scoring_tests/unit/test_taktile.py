@@ -1,4 +1,5 @@
-"""Taktile: the HTTP contract (respx), error mapping, retries, and the mock scorecard."""
+"""Taktile: the HTTP contract (respx), error mapping, retries, and the engine each decision
+records."""
 
 from __future__ import annotations
 
@@ -10,24 +11,16 @@ import orjson
 import pytest
 import respx
 
-from credit_scoring.resources.taktile import HttpTaktileResource, MockTaktileResource
-from credit_scoring.retrying import RetryPolicy
-from credit_scoring.taktile.client import DecisionRequest, TaktileClient
+from credit_scoring.core.retrying import RetryPolicy
+from credit_scoring.decisioning.decision_contract import MOCK_ENGINE_HEADER
+from credit_scoring.decisioning.taktile_client import DecisionRequest, TaktileClient, engine_host
+from credit_scoring.decisioning.taktile_resource import TaktileResource
+from credit_scoring_tests.builders.features import GOOD_FEATURES as GOOD
 from mock_api import decision_flow
 
 BASE = "https://taktile.test"
 URL = f"{BASE}/run/api/v1/flows/credit-decision/decide"
 FAST = RetryPolicy(max_attempts=3, wait_initial=0.001, wait_max=0.001, wait_jitter=0.0)
-GOOD = {
-    "nsf_count_90d": 0,
-    "total_inflow_90d": 12000.0,
-    "total_outflow_90d": 10500.0,
-    "avg_daily_balance_90d": 2200.0,
-    "min_daily_balance_90d": 150.0,
-    "days_negative_90d": 0,
-    "employer_income_monthly": 3900.0,
-    "history_days": 400,
-}
 RESPONSE = {
     "data": {
         "score": 712,
@@ -144,76 +137,31 @@ def test_http_resource_decides_many_in_order():
                 ),
             )
         )
-        resource = HttpTaktileResource(base_url=BASE, retry_wait_initial_seconds=0.001)
+        resource = TaktileResource(base_url=BASE, retry_wait_initial_seconds=0.001)
         decisions = resource.decide_many([DecisionRequest(f"APP-{i}", GOOD) for i in range(5)])
     assert [d.entity_id for d in decisions] == [f"APP-{i}" for i in range(5)]
     assert all(d.ok for d in decisions)
 
 
-def test_mock_and_http_resources_agree_on_the_same_features():
-    mock = MockTaktileResource().decide_many([DecisionRequest("APP-1", GOOD)])[0]
-    body = decision_flow.decide(GOOD, entity_id="APP-1")
-    assert mock.decision_id == body["metadata"]["decision_id"]
-    assert mock.score == body["data"]["score"]
-
-
-# -- the scorecard --------------------------------------------------------------------------
-
-
-def test_scorecard_is_deterministic_and_idempotent_on_entity_and_payload():
-    first = decision_flow.decide(GOOD, entity_id="APP-1")
-    again = decision_flow.decide(dict(reversed(GOOD.items())), entity_id="APP-1")
-    other = decision_flow.decide({**GOOD, "nsf_count_90d": 1}, entity_id="APP-1")
-    assert first["metadata"]["decision_id"] == again["metadata"]["decision_id"]
-    assert first["metadata"]["decision_id"] != other["metadata"]["decision_id"]
-    assert (
-        decision_flow.decide(GOOD, entity_id="APP-2")["metadata"]["decision_id"]
-        != (first["metadata"]["decision_id"])
+@respx.mock
+def test_a_decision_records_the_engine_host_or_mock_when_the_server_says_it_is_one():
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, json=RESPONSE),
+            httpx.Response(200, json=RESPONSE, headers={MOCK_ENGINE_HEADER: "mock_api"}),
+        ]
     )
 
+    real, mock = decide(), decide()
 
-def test_a_strong_file_is_approved_without_reasons():
-    out = decision_flow.score_features(GOOD)
-    # 600 + income 30 + nsf 40 + negative days 40 + balance 25 + dti 0 + history 30 = 765
-    assert out["score"] == 765
-    assert out["outcome"] == "APPROVE"
-    assert out["reasons"] == []
-    # capacity 3900 * 0.45 = 1755; 1755 * 12 * (765-300)/600 = 16321.5 -> 16300
-    assert out["credit_limit"] == 16300.0
+    assert real.engine == "taktile.test"
+    assert mock.engine == "mock"
 
 
-def test_a_distressed_file_is_declined_with_the_costliest_reasons_first():
-    distressed = {
-        **GOOD,
-        "nsf_count_90d": 4,
-        "days_negative_90d": 30,
-        "avg_daily_balance_90d": -200.0,
-        "employer_income_monthly": 900.0,
-        "total_outflow_90d": 13000.0,
-    }
-    out = decision_flow.score_features(distressed)
-    # 600 - 60 - 120 - 110 - 50 + 30 - 30 = 260 -> clamped to 300
-    assert out["score"] == 300
-    assert out["outcome"] == "DECLINE"
-    assert out["credit_limit"] == 0.0
-    assert out["reasons"] == [
-        "NSF_ACTIVITY",
-        "FREQUENT_NEGATIVE_BALANCE",
-        "LOW_INCOME",
-        "LOW_AVERAGE_BALANCE",
-    ]
-
-
-def test_knock_outs_decline_whatever_the_score():
-    out = decision_flow.score_features({**GOOD, "history_days": 20})
-    assert out["outcome"] == "DECLINE"
-    assert out["reasons"][0] == "KO_SHORT_HISTORY"
-
-
-@pytest.mark.parametrize("bad", [None, float("nan"), "12", True])
-def test_missing_or_non_numeric_features_are_refused(bad):
-    with pytest.raises(decision_flow.InvalidFeatures, match="nsf_count_90d"):
-        decision_flow.score_features({**GOOD, "nsf_count_90d": bad})
+def test_the_engine_host_names_a_port_only_when_it_is_not_the_default():
+    assert engine_host("https://acme.decide.taktile.com") == "acme.decide.taktile.com"
+    assert engine_host("https://acme.decide.taktile.com:443/") == "acme.decide.taktile.com"
+    assert engine_host("http://127.0.0.1:8765") == "127.0.0.1:8765"
 
 
 @respx.mock
@@ -261,7 +209,7 @@ def test_a_key_no_header_can_carry_is_refused_without_echoing_it(bad_key):
 
 
 def test_the_http_resource_never_shows_its_key():
-    resource = HttpTaktileResource(base_url=BASE, api_key="canary-7f3a")
+    resource = TaktileResource(base_url=BASE, api_key="canary-7f3a")
 
     assert "canary-7f3a" not in repr(resource)
     assert "canary-7f3a" not in str(resource)

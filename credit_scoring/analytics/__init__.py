@@ -1,0 +1,1 @@
+"""Analytics: the dbt_analytics project bound to Dagster (features, then decision monitoring)."""

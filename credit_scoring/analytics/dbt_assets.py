@@ -1,0 +1,109 @@
+"""The dbt_analytics models as partitioned Dagster assets: features, then decision monitoring.
+
+Two ``@dbt_assets`` over one project, because the decision asset sits between them:
+``applicant_features`` (dbt) -> ``scoring/credit_decisions`` (Python) -> ``decision_monitoring``
+(dbt). Each runs ``dbt build`` over the run's application-date window, passed as ``--vars``.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from credit_scoring.analytics.dbt_project import (
+    dbt_project,
+    ensure_manifest,
+    export_dbt_environment,
+)
+from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
+from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.core.pools import WAREHOUSE_POOL
+
+#: dbt selection of the decision-monitoring models (they read the stored decisions).
+MONITORING_SELECTION = "tag:decisioning"
+
+
+def dbt_vars(window: dg.TimeWindow) -> dict[str, str]:
+    """The application-date window ``[min_date, max_date)`` of a partition window, as dates."""
+    return {
+        "min_date": window.start.date().isoformat(),
+        "max_date": window.end.date().isoformat(),
+    }
+
+
+def dbt_build_args(window: dg.TimeWindow) -> list[str]:
+    """``dbt build`` over the application dates of ``window`` (a day or a backfill range)."""
+    return ["build", "--vars", json.dumps(dbt_vars(window), sort_keys=True)]
+
+
+class CreditScoringDbtTranslator(DagsterDbtTranslator):
+    """Groups that read as the architecture, owners, and the partition column for readers."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "source":
+            return None
+        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        group = (meta.get("dagster") or {}).get("group")
+        if group:
+            return group
+        if "decisioning" in (dbt_resource_props.get("tags") or []):
+            return "decisioning"
+        return "analytics"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [CREDIT_RISK_TEAM]
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        columns = dbt_resource_props.get("columns") or {}
+        if "application_date" in columns:
+            # lets dagster-duckdb read exactly a partition's slice of the model
+            metadata["partition_expr"] = "application_date"
+        return metadata
+
+
+translator = CreditScoringDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+)
+
+
+def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
+    """One ``@dbt_assets`` over part of the project (``select=`` or ``exclude=``), built for
+    the run's application-date window, in the warehouse pool."""
+
+    @dbt_assets(
+        manifest=ensure_manifest(),
+        project=dbt_project,
+        **PARTITIONED,
+        dagster_dbt_translator=translator,
+        pool=WAREHOUSE_POOL,
+        name=name,
+        **selection,
+    )
+    def _assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        args = dbt_build_args(context.partition_time_window)
+        context.log.info(f"dbt {' '.join(args)}")
+        export_dbt_environment()
+        for index, result in enumerate(dbt.cli(args, context=context).stream()):
+            yield result
+            if index == 0:
+                crash_point("dbt.midway", name)
+        crash_point("dbt.finished", name)
+
+    return _assets
+
+
+#: Staging, intermediate and the applicant_features mart for the run's days.
+dbt_features = dbt_build_assets("dbt_features", exclude=MONITORING_SELECTION)
+#: decision_monitoring for the run's days, after the decisions are stored.
+dbt_monitoring = dbt_build_assets("dbt_monitoring", select=MONITORING_SELECTION)
+
+
+__all__ = ["dbt_build_args", "dbt_features", "dbt_monitoring", "dbt_vars"]

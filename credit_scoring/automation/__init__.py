@@ -1,0 +1,1 @@
+"""Automation: the job every schedule, sensor and backfill runs, the daily schedule, the sensor."""

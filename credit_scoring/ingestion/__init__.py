@@ -1,0 +1,2 @@
+"""Ingestion: the day's applications, the Flinks client and resource, raw responses in bronze,
+and the fetch-error check."""

@@ -1,0 +1,236 @@
+"""Decision claims: PENDING -> SENT (claimed by one run) -> SCORED or ERROR, compare-and-set.
+
+An application is claimed through its application row, and its transactions follow it, so an
+application is never split between two claimers. A claim is a token naming its holder; every
+transition out of SENT checks the token, so a run can only close what it claimed. Applications
+left SENT by a run that died are taken over and re-sent with the same idempotency key (the
+application id), so the decision engine answers with the decision it already made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from credit_scoring.ledger.owners import new_owner_token, owner_is_dead
+from credit_scoring.ledger.schema import (
+    APPLICATION_ROW,
+    ERROR,
+    NO_ERROR,
+    PENDING,
+    SCORED,
+    SENT,
+    bound_application_row,
+    scoring_status,
+)
+from credit_scoring.ledger.sql import aware, chunks, utcnow
+
+#: A claim older than this is stuck work, whoever holds it (another host's run may be gone).
+STALE_SENT_AFTER = timedelta(minutes=30)
+
+
+class DecisionClaims:
+    """Claiming applications for a decision, and closing the claim."""
+
+    engine: sa.Engine
+
+    def claim_for_decision(
+        self,
+        partition_dates: Iterable[str],
+        *,
+        owner: str | None = None,
+        stale_sent_after: timedelta = STALE_SENT_AFTER,
+        application_ids: Sequence[str] | None = None,
+    ) -> tuple[str, list[str]]:
+        """Claim PENDING applications (PENDING -> SENT, compare-and-set); returns (token, won).
+
+        Applications left SENT by a run that died (owner process gone, or older than
+        ``stale_sent_after``) are taken over too.
+        """
+        token = owner or new_owner_token("decide")
+        now = utcnow()
+        s = scoring_status
+        days = list(partition_dates)
+        claimed = {
+            "status": SENT,
+            "claim_token": token,
+            "sent_at": now,
+            "updated_at": now,
+            "attempts": s.c.attempts + 1,
+        }
+        with self.engine.begin() as conn:
+            app_filter = [s.c.partition_date.in_(days), s.c.transaction_id == APPLICATION_ROW]
+            if application_ids is not None:
+                app_filter.append(s.c.application_id.in_(list(application_ids)))
+            conn.execute(s.update().where(*app_filter, s.c.status == PENDING).values(**claimed))
+            sent = conn.execute(
+                sa.select(s.c.application_id, s.c.claim_token, s.c.sent_at).where(
+                    *app_filter, s.c.status == SENT, s.c.claim_token != token
+                )
+            ).all()
+            stale = [
+                {"app": app, "old": holder}
+                for app, holder, sent_at in sent
+                if owner_is_dead(holder) or aware(sent_at) < now - stale_sent_after
+            ]
+            if stale:
+                conn.execute(
+                    s.update()
+                    .where(*bound_application_row(SENT), s.c.claim_token == sa.bindparam("old"))
+                    .values(**claimed),
+                    stale,
+                )
+            won = list(
+                conn.scalars(
+                    sa.select(s.c.application_id)
+                    .where(*app_filter, s.c.status == SENT, s.c.claim_token == token)
+                    .order_by(s.c.application_id)
+                ).all()
+            )
+            for chunk in chunks(won):
+                conn.execute(
+                    s.update()
+                    .where(
+                        s.c.application_id.in_(chunk),
+                        s.c.transaction_id != APPLICATION_ROW,
+                        s.c.status.in_([PENDING, SENT]),
+                    )
+                    .values(**claimed)
+                )
+        return token, won
+
+    def mark_scored(self, decisions: pd.DataFrame, *, token: str) -> int:
+        """SENT -> SCORED for this claim's applications (``application_id``, ``decision_id``).
+
+        Returns the number of ledger rows changed (applications and their transactions).
+        """
+        if decisions.empty:
+            return 0
+        now = utcnow()
+        params = [
+            {"app": str(a), "b_decision_id": str(d), "token": token, "now": now}
+            for a, d in zip(decisions["application_id"], decisions["decision_id"], strict=True)
+        ]
+        return self._close_claim(params, token=token, status=SCORED, now=now, values=NO_ERROR)
+
+    def mark_errors(self, errors: pd.DataFrame, *, token: str, stage: str = "decide") -> int:
+        """SENT -> ERROR for this claim's applications (``application_id``, code, message)."""
+        if errors.empty:
+            return 0
+        now = utcnow()
+        columns = ["application_id", "error_code", "error_message"]
+        params = [
+            {"app": str(a), "b_error_code": str(c), "b_error_message": str(m)[:2000]}
+            | {"token": token, "now": now}
+            for a, c, m in errors.loc[:, columns].itertuples(index=False, name=None)
+        ]
+        return self._close_claim(params, token=token, status=ERROR, now=now, stage=stage)
+
+    def _close_claim(
+        self,
+        params: list[dict[str, Any]],
+        *,
+        token: str,
+        status: str,
+        now: datetime,
+        stage: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> int:
+        """Close applications of one claim, then all their transactions in one statement.
+
+        The application rows are updated by primary key (one row each, with its own decision id
+        or error); the transactions follow their application row with a single set-based UPDATE
+        per claim, copying its outcome, so the cost does not grow with one query per
+        application over a large transaction table.
+        """
+        s = scoring_status
+        app_values: dict[str, Any] = {"status": status, "updated_at": sa.bindparam("now")}
+        if status == SCORED:
+            app_values["decision_id"] = sa.bindparam("b_decision_id")
+            app_values.update(values or {})
+        else:
+            app_values.update(
+                error_stage=stage,
+                error_code=sa.bindparam("b_error_code"),
+                error_message=sa.bindparam("b_error_message"),
+            )
+        owner = s.alias("application_row")
+        with self.engine.begin() as conn:
+            apps = conn.execute(
+                s.update()
+                .where(*bound_application_row(SENT), s.c.claim_token == sa.bindparam("token"))
+                .values(**app_values),
+                params,
+            )
+            # UPDATE ... FROM (PostgreSQL, SQLite >= 3.33): one join with the application
+            # rows instead of four correlated lookups per transaction (2x faster on SQLite)
+            transactions = conn.execute(
+                s.update()
+                .where(
+                    owner.c.application_id == s.c.application_id,
+                    owner.c.transaction_id == APPLICATION_ROW,
+                    owner.c.claim_token == token,
+                    owner.c.status == status,
+                    s.c.claim_token == token,
+                    s.c.status == SENT,
+                    s.c.transaction_id != APPLICATION_ROW,
+                )
+                .values(
+                    status=status,
+                    updated_at=now,
+                    decision_id=owner.c.decision_id,
+                    error_stage=owner.c.error_stage,
+                    error_code=owner.c.error_code,
+                    error_message=owner.c.error_message,
+                )
+            )
+        return (apps.rowcount or 0) + (transactions.rowcount or 0)
+
+    def retry_errors(
+        self, partition_dates: Iterable[str], application_ids: Sequence[str] | None = None
+    ) -> int:
+        """Explicit ERROR -> PENDING for decision-stage (and late-arrival) errors.
+
+        Fetch errors are retried by fetching again (``retry_errors`` in the fetch claim), so
+        their application rows stay ERROR until a fetch succeeds.
+        """
+        now = utcnow()
+        s = scoring_status
+        days = list(partition_dates)
+        where = [
+            s.c.partition_date.in_(days),
+            s.c.status == ERROR,
+            sa.or_(s.c.error_stage.in_(["decide", "ingest"]), s.c.error_stage.is_(None)),
+        ]
+        if application_ids is not None:
+            where.append(s.c.application_id.in_(list(application_ids)))
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                s.update()
+                .where(*where)
+                .values(status=PENDING, **NO_ERROR, claim_token=None, updated_at=now)
+            )
+            # an application with re-opened transactions needs its own row re-opened too
+            reopened = (
+                sa.select(s.c.application_id)
+                .where(
+                    s.c.partition_date.in_(days),
+                    s.c.status == PENDING,
+                    s.c.transaction_id != APPLICATION_ROW,
+                )
+                .scalar_subquery()
+            )
+            result2 = conn.execute(
+                s.update()
+                .where(
+                    s.c.application_id.in_(reopened),
+                    s.c.transaction_id == APPLICATION_ROW,
+                    s.c.status == SCORED,
+                )
+                .values(status=PENDING, claim_token=None, updated_at=now)
+            )
+        return (result.rowcount or 0) + (result2.rowcount or 0)

@@ -1,0 +1,160 @@
+"""Reading the ledger: counts per day and status, one row per application, the keys of a
+day's transactions, stuck work, and the fetch leases. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from credit_scoring.ledger.schema import (
+    APPLICATION_ROW,
+    ERROR,
+    FETCHED,
+    PENDING,
+    SCORED,
+    SENT,
+    application_ingestion,
+    scoring_status,
+)
+from credit_scoring.ledger.sql import driver_frame, utcnow
+
+
+class Queries:
+    """What operators, checks and the reconciliation read."""
+
+    engine: sa.Engine
+
+    def status_counts(self, partition_dates: Iterable[str] | None = None) -> pd.DataFrame:
+        """Counts per partition and status: transactions and applications."""
+        s = scoring_status
+        is_app = sa.case((s.c.transaction_id == APPLICATION_ROW, 1), else_=0)
+        query = (
+            sa.select(
+                s.c.partition_date,
+                s.c.status,
+                sa.func.sum(1 - is_app).label("transactions"),
+                sa.func.sum(is_app).label("applications"),
+            )
+            .group_by(s.c.partition_date, s.c.status)
+            .order_by(s.c.partition_date, s.c.status)
+        )
+        if partition_dates is not None:
+            query = query.where(s.c.partition_date.in_(list(partition_dates)))
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame(
+            rows, columns=["partition_date", "status", "transactions", "applications"]
+        )
+        return frame.astype({"transactions": "int64", "applications": "int64"})
+
+    def application_statuses(
+        self,
+        partition_dates: Iterable[str] | None = None,
+        *,
+        transaction_counts: bool = True,
+    ) -> pd.DataFrame:
+        """One row per application: its own status, error, decision, and transaction counts.
+
+        ``transaction_counts=False`` leaves the counts out (all zero): they cost a pass over
+        every transaction row of the days, which callers that only need the application's own
+        state (the checks) skip.
+        """
+        s = scoring_status
+        days = None if partition_dates is None else list(partition_dates)
+        counted = s.c.transaction_id != APPLICATION_ROW
+        if not transaction_counts:
+            counted = sa.false()
+        elif days is not None:
+            counted = sa.and_(counted, s.c.partition_date.in_(days))
+
+        def count_of(status: str) -> sa.Label:
+            return sa.func.sum(sa.case((s.c.status == status, 1), else_=0)).label(status.lower())
+
+        tx = (
+            sa.select(
+                s.c.application_id,
+                sa.func.count().label("transactions"),
+                *(count_of(status) for status in (PENDING, SENT, SCORED, ERROR)),
+            )
+            .where(counted)
+            .group_by(s.c.application_id)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                s.c.partition_date,
+                s.c.application_id,
+                s.c.status,
+                s.c.attempts,
+                s.c.error_stage,
+                s.c.error_code,
+                s.c.error_message,
+                s.c.decision_id,
+                s.c.updated_at,
+                sa.func.coalesce(tx.c.transactions, 0).label("transactions"),
+                sa.func.coalesce(tx.c.pending, 0).label("tx_pending"),
+                sa.func.coalesce(tx.c.sent, 0).label("tx_sent"),
+                sa.func.coalesce(tx.c.scored, 0).label("tx_scored"),
+                sa.func.coalesce(tx.c.error, 0).label("tx_error"),
+            )
+            .select_from(s.outerjoin(tx, tx.c.application_id == s.c.application_id))
+            .where(s.c.transaction_id == APPLICATION_ROW)
+            .order_by(s.c.partition_date, s.c.application_id)
+        )
+        if days is not None:
+            query = query.where(s.c.partition_date.in_(days))
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+
+    def transaction_keys(self, partition_dates: Iterable[str]) -> pd.DataFrame:
+        """(application_id, transaction_id, status) of every transaction row in the partitions."""
+        s = scoring_status
+        query = sa.select(s.c.application_id, s.c.transaction_id, s.c.status).where(
+            s.c.partition_date.in_(list(partition_dates)),
+            s.c.transaction_id != APPLICATION_ROW,
+        )
+        with self.engine.begin() as conn:
+            return driver_frame(conn, query)
+
+    def stale_sent(self, older_than: timedelta) -> pd.DataFrame:
+        """Applications SENT longer ago than ``older_than`` (stuck work)."""
+        s = scoring_status
+        cutoff = utcnow() - older_than
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(
+                    s.c.partition_date, s.c.application_id, s.c.sent_at, s.c.claim_token
+                ).where(
+                    s.c.transaction_id == APPLICATION_ROW, s.c.status == SENT, s.c.sent_at < cutoff
+                )
+            ).all()
+        return pd.DataFrame(
+            rows, columns=["partition_date", "application_id", "sent_at", "claim_token"]
+        )
+
+    def applications_to_silver(self, partition_dates: Iterable[str]) -> list[str]:
+        """Fetched applications whose transactions are not yet in silver."""
+        t = application_ingestion
+        with self.engine.begin() as conn:
+            return list(
+                conn.scalars(
+                    sa.select(t.c.application_id)
+                    .where(t.c.partition_date.in_(list(partition_dates)), t.c.state == FETCHED)
+                    .order_by(t.c.application_id)
+                ).all()
+            )
+
+    def ingestion_states(self, partition_dates: Iterable[str]) -> pd.DataFrame:
+        """Every fetch lease of the days, as stored."""
+        t = application_ingestion
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(sa.select(t).where(t.c.partition_date.in_(list(partition_dates))))
+                .mappings()
+                .all()
+            )
+        return pd.DataFrame(rows, columns=[c.name for c in t.columns])

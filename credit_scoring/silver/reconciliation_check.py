@@ -1,0 +1,46 @@
+"""The reconciliation check: bronze, silver, the quarantine and the ledger agree."""
+
+import dagster as dg
+
+from credit_scoring.core.partitions import checked_days
+from credit_scoring.lake.storage import LakeResource
+from credit_scoring.ledger.resource import LedgerResource
+from credit_scoring.silver.reconciliation import reconcile
+from credit_scoring.silver.silver_assets import SILVER_TRANSACTIONS_KEY
+
+
+@dg.asset_check(
+    asset=SILVER_TRANSACTIONS_KEY,
+    description=(
+        "Every transaction of the latest bronze response of each application is in exactly "
+        "one of silver or the quarantine, and silver and the ledger hold the same keys."
+    ),
+)
+def bronze_silver_reconciliation(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource, ledger: LedgerResource
+) -> dg.AssetCheckResult:
+    store, book = lake.store(), ledger.get()
+    reports = [reconcile(store, book, day) for day in checked_days(context)]
+    totals = {
+        field: sum(getattr(r, field) for r in reports)
+        for field in (
+            "bronze_transactions",
+            "in_silver",
+            "in_rejects",
+            "missing",
+            "in_both",
+            "silver_without_ledger_row",
+            "ledger_without_silver_row",
+        )
+    }
+    failing = [r.partition for r in reports if not r.ok]
+    examples = [line for r in reports for line in r.examples][:10]
+    return dg.AssetCheckResult(
+        passed=not failing,
+        metadata={
+            **totals,
+            "partitions_checked": len(reports),
+            "partitions_failing": ", ".join(failing) or "none",
+            "examples": dg.MetadataValue.md("\n".join(f"- {e}" for e in examples) or "none"),
+        },
+    )

@@ -1,1 +1,0 @@
-"""Taktile decision client: the only code that speaks HTTP to the decision engine."""

@@ -1,0 +1,166 @@
+"""Ledger migrations (Alembic): an empty ledger is created at head on first use; one from
+before migrations is refused until `ledger upgrade`, which upgrades it in place, after which it
+reconciles with its lake and keeps its fetch errors' retry verdicts."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring.ledger import Ledger, LedgerSchemaError, new_owner_token
+from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring.ledger.schema import metadata
+from credit_scoring.ledger.upgrades import head_revision
+
+BEFORE_MIGRATIONS = Path(__file__).parents[1] / "fixtures" / "ledger_before_migrations"
+DAYS = ["2026-10-05", "2026-10-06"]
+
+
+def ledger_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "credit_scoring.ledger", *args],
+        env={**os.environ, "CREDIT_SCORING_HOME": str(home)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def old_home(tmp_path) -> Path:
+    """A copy of the state directory written before migrations existed."""
+    home = tmp_path / "home"
+    shutil.copytree(BEFORE_MIGRATIONS, home, ignore=shutil.ignore_patterns("README.md"))
+    yield home
+    dispose_engines()
+
+
+def revision_of(path: Path) -> str | None:
+    with sqlite3.connect(path) as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+        if "alembic_version" not in tables:
+            return None
+        return connection.execute("select version_num from alembic_version").fetchone()[0]
+
+
+def test_a_ledger_from_before_migrations_is_refused_with_the_command_that_upgrades_it(old_home):
+    refused = ledger_cli(old_home, "status")
+
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert "from before migrations" in line
+    assert "python -m credit_scoring.ledger upgrade" in line
+    assert revision_of(old_home / "ledger.sqlite") is None  # refusing changed nothing
+
+
+def test_upgrade_migrates_it_in_place_and_it_then_reconciles(old_home):
+    before = ledger_cli(old_home, "--help")  # the CLI itself loads without a ledger
+    assert before.returncode == 0
+
+    upgraded = ledger_cli(old_home, "upgrade")
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"-> revision {head_revision()}" in upgraded.stdout
+    assert revision_of(old_home / "ledger.sqlite") == head_revision()
+    again = ledger_cli(old_home, "upgrade")
+    assert "already at revision" in again.stdout
+    reconciled = ledger_cli(old_home, "reconcile", *(f"--partition={d}" for d in DAYS))
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert reconciled.stdout.count(": OK") == 2
+    status = ledger_cli(old_home, "status", "--json")
+    assert status.returncode == 0
+    counts = pd.read_json(io.StringIO(status.stdout))
+    assert counts.groupby("status")["applications"].sum().to_dict() == {
+        "ERROR": 5,
+        "PENDING": 5,
+        "SCORED": 2,
+    }
+
+
+def test_upgraded_fetch_errors_keep_their_retry_verdict(old_home):
+    assert ledger_cli(old_home, "upgrade").returncode == 0
+    ledger = Ledger(f"sqlite:///{old_home / 'ledger.sqlite'}")
+
+    leases = ledger.ingestion_states(DAYS).set_index("application_id")
+    errors = leases.loc[leases["state"] == "ERROR", ["error_code", "retryable"]]
+    assert errors.to_dict("index") == {
+        "APP-20261005-0002": {"error_code": "DISABLED_LOGIN", "retryable": False},
+        "APP-20261006-0001": {"error_code": "INTERNAL_ERROR", "retryable": True},
+    }
+    # the next run retries only the transient failure
+    applications = leases.reset_index().loc[:, ["application_id", "login_id", "partition_date"]]
+    assert ledger.claim_fetch(applications, owner=new_owner_token("fetch")) == ["APP-20261006-0001"]
+
+
+def test_the_upgraded_schema_is_the_one_the_code_describes(old_home, tmp_path):
+    assert ledger_cli(old_home, "upgrade").returncode == 0
+    fresh = Ledger(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+
+    def shape(engine: sa.Engine) -> dict:
+        inspector = sa.inspect(engine)
+        return {
+            table: (
+                sorted(
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+                ),
+                sorted(i["name"] for i in inspector.get_indexes(table)),
+            )
+            for table in metadata.tables
+        }
+
+    upgraded = sa.create_engine(f"sqlite:///{old_home / 'ledger.sqlite'}")
+    assert shape(upgraded) == shape(fresh.engine)
+    upgraded.dispose()
+
+
+def test_an_empty_ledger_is_created_at_head_on_first_use(tmp_path):
+    path = tmp_path / "new" / "ledger.sqlite"
+    Ledger(f"sqlite:///{path}")
+    assert revision_of(path) == head_revision()
+    dispose_engines()
+
+
+def _first_use(url: str, queue) -> None:
+    Ledger(url)
+    queue.put("ok")
+
+
+def test_processes_starting_together_on_an_empty_ledger_take_turns_creating_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'together.sqlite'}"
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_first_use, args=(url, queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    assert [queue.get(timeout=5) for _ in workers] == ["ok"] * 4
+    assert revision_of(tmp_path / "together.sqlite") == head_revision()
+
+
+def test_a_ledger_at_an_older_revision_is_refused_on_first_use(tmp_path):
+    path = tmp_path / "older.sqlite"
+    Ledger(f"sqlite:///{path}")
+    dispose_engines()
+    with sqlite3.connect(path) as connection:
+        connection.execute("update alembic_version set version_num = '0001'")
+
+    with pytest.raises(
+        LedgerSchemaError, match=r"at revision 0001 .* run `python -m credit_scoring"
+    ):
+        Ledger(f"sqlite:///{path}")
+    dispose_engines()
