@@ -129,9 +129,7 @@ def credit_decisions(
         f"{len(unsendable)} cannot be sent"
     )
     if unsendable:
-        book.mark_errors(
-            pd.DataFrame([u.__dict__ for u in unsendable]), token=token, stage="decide"
-        )
+        book.mark_errors(pd.DataFrame(unsendable), token=token, stage="decide")
     step = max(1, len(requests) // 10)
 
     def progress(done: int, total: int) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import orjson
 import pandas as pd
@@ -36,9 +36,8 @@ DECISION_COLUMNS = [
 OUTCOMES = ("APPROVE", "REVIEW", "DECLINE")
 
 
-@dataclass(frozen=True)
-class Unsendable:
-    """An application whose features cannot be sent, and why."""
+class Unsendable(NamedTuple):
+    """An application whose features cannot be sent, and why (a row of the ledger's errors)."""
 
     application_id: str
     error_code: str

@@ -68,6 +68,7 @@ from credit_scoring.decisioning.taktile_resource import TaktileResource
 from credit_scoring.ingestion.flinks_client import FlinksClient
 from credit_scoring.ingestion.flinks_errors import FlinksError
 from credit_scoring.ingestion.flinks_resource import FlinksResource
+from credit_scoring.lake.locks import partition_lock
 from credit_scoring.ledger import Ledger, new_owner_token
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring.ledger.resource import LedgerResource
@@ -679,7 +680,7 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
         transactions, applications.loc[applications["application_id"] != fetch_failed]
     )
     assert registered.new_transactions == len(transactions)
-    with ledger.lock(f"lake/silver/{HOSTILE_TEXT}"):
+    with partition_lock(ledger.engine, f"lake/silver/{HOSTILE_TEXT}"):
         pass
 
     token, won = ledger.claim_for_decision([DAY])
