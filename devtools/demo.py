@@ -147,12 +147,12 @@ def _summary(days: list[str]) -> None:
         )
     )
 
-    _section("Decisions by outcome")
+    _section("Decisions by engine and outcome (the mock marks its own: engine 'mock')")
     _table(
         _warehouse(
-            "select outcome, count(*) as applications, round(avg(score)) as avg_score, "
-            "sum(credit_limit) as total_limit from scoring.credit_decisions "
-            "group by 1 order by 1"
+            "select decision_engine, outcome, count(*) as applications, "
+            "round(avg(score)) as avg_score, sum(credit_limit) as total_limit "
+            "from scoring.credit_decisions group by 1, 2 order by 1, 2"
         )
     )
     _section("Decisions (a few, with adverse-action reasons)")

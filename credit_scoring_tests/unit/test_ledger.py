@@ -222,32 +222,69 @@ def test_a_lease_given_back_by_a_failed_run_is_retried_by_the_next(ledger):
     assert ledger.claim_fetch(apps("A"), owner=new_owner_token("fetch")) == ["A"]
 
 
-def _claim_in_process(url: str, queue) -> None:
+def _claim_in_process(url: str, ready, queue, release) -> None:
+    """A decision run's claim: claimed together with the others, then alive until released.
+
+    A claimer that exits before the others claim looks like a run that died holding its
+    claim, which the next claimer rightly takes over: the claimers stay alive, as runs do
+    while they send their decisions.
+    """
     ledger = Ledger(url)
+    ready.wait(timeout=120)
     _, won = ledger.claim_for_decision([DAY])
     queue.put(won)
+    release.wait(timeout=120)
 
 
-def test_two_processes_claiming_at_once_never_win_the_same_application(tmp_path):
+def test_processes_claiming_at_once_never_win_the_same_application(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.sqlite'}"
     ledger = Ledger(url)
     ids = [f"APP-{i:04d}" for i in range(300)]
     ledger.register_transactions(pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids))
     dispose_engines()
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=_claim_in_process, args=(url, queue)) for _ in range(4)]
+    ready, queue, release = context.Barrier(4), context.Queue(), context.Event()
+    workers = [
+        context.Process(target=_claim_in_process, args=(url, ready, queue, release))
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
-    results = [queue.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    try:
+        results = [queue.get(timeout=180) for _ in workers]
+    finally:
+        release.set()
+        for worker in workers:
+            worker.join(timeout=60)
 
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     claimed = [app for won in results for app in won]
     assert sorted(claimed) == ids  # every application won exactly once
     keys = Ledger(url).transaction_keys([DAY])
     assert (keys["status"] == SENT).all()
     assert len(keys) == 900
+    dispose_engines()
+
+
+def test_a_claim_whose_holder_exited_is_taken_over_by_the_next_claimer(tmp_path):
+    """The other side of the same rule: a claim left by a process that is gone is re-claimed
+    at once (and re-sent with the same idempotency key), not after the stale age."""
+    url = f"sqlite:///{tmp_path / 'gone.sqlite'}"
+    Ledger(url).register_transactions(txs("A", 2), apps("A"))
+    dispose_engines()
+    context = multiprocessing.get_context("spawn")
+    ready, queue, release = context.Barrier(1), context.Queue(), context.Event()
+    release.set()  # the holder claims, then exits without closing its claim
+    holder = context.Process(target=_claim_in_process, args=(url, ready, queue, release))
+    holder.start()
+    assert queue.get(timeout=120) == ["A"]
+    holder.join(timeout=60)
+    assert holder.exitcode == 0
+
+    token, won = Ledger(url).claim_for_decision([DAY])
+
+    assert won == ["A"]
+    assert f":{os.getpid()}:" in token
     dispose_engines()
 
 
