@@ -137,6 +137,11 @@ def merge_partition(
     incoming = part.drop_duplicates(key, keep="first")
     if not store.exists(table, day):
         return len(incoming), 0, store.write(table, day, incoming)
+    if incoming.empty:
+        # Nothing to add (e.g. another run fetched this day's applications). An empty frame's
+        # columns may have lost their types, and pandas refuses to merge an empty float
+        # column with the file's empty string column, so there must be no merge at all.
+        return 0, 0, 0
     existing_keys = store.read(table, [day], columns=key)
     marked = incoming.merge(existing_keys.assign(_present=True), on=key, how="left")
     is_new = marked["_present"].isna().to_numpy()

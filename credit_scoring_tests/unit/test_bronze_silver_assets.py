@@ -11,8 +11,10 @@ from credit_scoring.core.settings import load_settings
 from credit_scoring.deployment import build_resources
 from credit_scoring.ingestion.applications_asset import applications
 from credit_scoring.ingestion.bronze_asset import flinks_accounts_detail
+from credit_scoring.ingestion.bronze_rows import bronze_rows
 from credit_scoring.ingestion.fetch_checks import flinks_error_rate
 from credit_scoring.ingestion.flinks_resource import FlinksResource
+from credit_scoring.lake.io_manager import merge_partition
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import Ledger
@@ -287,3 +289,21 @@ def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
     assert (report.silver_without_ledger_row, report.ledger_without_silver_row) == (1, 0)
     assert report.ok is False
     assert reconcile(store, ledger(), DAY2).ok
+
+
+def test_an_empty_run_on_a_day_whose_file_is_empty_adds_nothing(tmp_path):
+    """Two overlapping backfills: one lands an empty bronze file for a day whose applications
+    the other run had claimed, then a third finds nothing to fetch there either."""
+    store = LakeStore(tmp_path / "lake")
+    table = table_for("bronze/flinks_accounts_detail")
+    nothing = bronze_rows(
+        pd.DataFrame({"application_id": [], "login_id": [], "partition_date": []}),
+        [],
+        claim_token="owner",
+        run_id="run",
+    )
+    assert merge_partition(store, table, DAY1, nothing)[0] == 0
+    assert store.exists(table, DAY1)
+
+    assert merge_partition(store, table, DAY1, nothing) == (0, 0, 0)
+    assert store.read(table, [DAY1]).empty
