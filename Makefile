@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: setup manifest chromium demo dev test reliability bench profile docs lint format lock clean
+.PHONY: setup manifest chromium postgres postgres-server demo dev test reliability bench bench-ledger profile docs lint format lock clean
 
 # These targets run against the local mock APIs: say so, or the code location refuses to load
 # without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
@@ -42,13 +42,24 @@ demo: setup manifest
 dev: setup manifest
 	$(BIN)/python -m devtools.devserver
 
+# The ledger's and Dagster's PostgreSQL tests start their own throwaway server from Debian's
+# PostgreSQL programs (run as the `postgres` user when we are root: it refuses root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+		echo "installing PostgreSQL from Debian's packages (for the PostgreSQL tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# A throwaway PostgreSQL on loopback to try the ledger and Dagster on it (Ctrl-C stops it).
+postgres-server: setup postgres
+	$(BIN)/python -m devtools.postgres
+
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Chromium from Debian's packages (for the browser test)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: setup manifest chromium
+test: setup manifest chromium postgres
 	$(PYTEST) $(PYTEST_ARGS)
 
 # The reliability suite alone (faults, crashes, concurrency, bad input, secrets), then its
@@ -65,6 +76,10 @@ docs: setup manifest
 # Figures for one generated day at three sizes, medians of three runs (not part of make test).
 bench: setup manifest
 	$(BIN)/python -m bench.figures
+
+# Registering 800k transactions in the ledger, SQLite against PostgreSQL, in one run.
+bench-ledger: setup postgres
+	$(BIN)/python -m bench.ledger_registration
 
 # Where a whole-graph run of a 500k-transaction day spends its CPU (py-spy), by function.
 profile: setup manifest

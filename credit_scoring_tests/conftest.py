@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.reliability import report
+from devtools.postgres import PostgresServer, start_postgres
 from mock_api.process import MockServer, start_mock_server
 
 SAMPLE_DATA = REPO_ROOT / "data"
@@ -98,6 +100,28 @@ def undisturbed_state(sample_server, tmp_path_factory) -> dict:
     assert len(state["decisions"]) > 0
     dispose_engines()
     return state
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL on loopback for this test process (each xdist worker has its own).
+
+    A server that cannot start fails the tests that need it: nothing is skipped.
+    """
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty ledger database on each engine the ledger supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        yield server.url(server.create_database())
+    dispose_engines()
 
 
 @pytest.fixture

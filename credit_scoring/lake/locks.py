@@ -2,12 +2,19 @@
 
 A lock is a lease row in ``lake_locks``, in the ledger's database, because every process that
 writes the lake already shares that database (SQLite locally, PostgreSQL when writers are on
-several machines). A lease held by a dead process on this host is broken at once; one held
-elsewhere is broken when it expires.
+several machines). It is taken with ``INSERT ... ON CONFLICT DO NOTHING``, so of two writers
+racing on PostgreSQL's READ COMMITTED exactly one inserts the row and the other sees it held.
+
+The holder renews its lease while it works (every third of the lease), so a write that takes
+longer than the lease never loses the lock to a second writer. A lease held by a dead process
+on this host is broken at once; one held elsewhere when it expires, that is within one lease
+of its holder's death. A holder whose lease was taken anyway (its database unreachable for a
+whole lease) learns it on release: :class:`LockLost` fails its run rather than let it pass.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,11 +24,69 @@ import sqlalchemy as sa
 
 from credit_scoring.ledger.owners import new_owner_token, owner_is_dead
 from credit_scoring.ledger.schema import lake_locks
-from credit_scoring.ledger.sql import aware, utcnow
+from credit_scoring.ledger.sql import aware, insert_ignore, utcnow
+
+#: How long a lease lasts without renewal: how long a crashed holder on another host blocks.
+LEASE_SECONDS = 60.0
 
 
 class LockTimeout(TimeoutError):
     """A lake partition stayed locked by another live writer for too long."""
+
+
+class LockLost(RuntimeError):
+    """The lease expired and was taken over while its holder was still writing."""
+
+
+def _try_take(
+    engine: sa.Engine, name: str, owner: str, ttl_seconds: float
+) -> tuple[bool, sa.Row | None]:
+    """Take the lease if free (or held by the dead / expired): (taken, the live holder if not;
+    None when the holder let go meanwhile)."""
+    t = lake_locks
+    now = utcnow()
+    with engine.begin() as conn:
+        holder = conn.execute(sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)).first()
+        if holder is not None and (aware(holder.expires_at) < now or owner_is_dead(holder.owner)):
+            # compare-and-set on the owner: of two breakers only one deletes the row
+            conn.execute(t.delete().where(t.c.name == name, t.c.owner == holder.owner))
+        # RETURNING, not rowcount: SQLAlchemy reports no rowcount for a psycopg INSERT
+        taken = conn.execute(
+            insert_ignore(engine, t)
+            .values(name=name, owner=owner, expires_at=now + timedelta(seconds=ttl_seconds))
+            .returning(t.c.name)
+        ).first()
+        if taken is not None:
+            return True, None
+        return False, conn.execute(
+            sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)
+        ).first()
+
+
+class _Renewer(threading.Thread):
+    """Pushes the lease's expiry forward every ``ttl / 3`` seconds until stopped."""
+
+    def __init__(self, engine: sa.Engine, name: str, owner: str, ttl_seconds: float) -> None:
+        super().__init__(name=f"lease-renewer {name}", daemon=True)
+        self.engine, self.lock_name, self.owner, self.ttl = engine, name, owner, ttl_seconds
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        t = lake_locks
+        while not self.stopped.wait(self.ttl / 3):
+            try:
+                with self.engine.begin() as conn:
+                    renewed = conn.execute(
+                        t.update()
+                        .where(t.c.name == self.lock_name, t.c.owner == self.owner)
+                        .values(expires_at=utcnow() + timedelta(seconds=self.ttl))
+                    ).rowcount
+            except sa.exc.OperationalError:
+                continue  # the database is busy or unreachable: the next tick tries again
+            if renewed == 0:
+                self.lost = True
+                return
 
 
 @contextmanager
@@ -29,36 +94,23 @@ def partition_lock(
     engine: sa.Engine,
     name: str,
     *,
-    ttl_seconds: float = 600.0,
+    ttl_seconds: float = LEASE_SECONDS,
     timeout_seconds: float = 900.0,
 ) -> Iterator[str]:
-    """Exclusive lease on ``name`` (a lake partition) while its file is rewritten.
+    """Exclusive, renewed lease on ``name`` (a lake partition) while its file is rewritten.
 
     Yields the owner token of the lease. Waits (backing off up to 0.5 s between tries) while a
     live holder has it, and raises :class:`LockTimeout` after ``timeout_seconds``.
     """
     owner = new_owner_token("lock")
-    t = lake_locks
     deadline = time.monotonic() + timeout_seconds
     wait = 0.02
     while True:
-        now = utcnow()
-        with engine.begin() as conn:
-            holder = conn.execute(
-                sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)
-            ).first()
-            if holder is not None and (
-                aware(holder.expires_at) < now or owner_is_dead(holder.owner)
-            ):
-                conn.execute(t.delete().where(t.c.name == name, t.c.owner == holder.owner))
-                holder = None
-            if holder is None:
-                conn.execute(
-                    t.insert().values(
-                        name=name, owner=owner, expires_at=now + timedelta(seconds=ttl_seconds)
-                    )
-                )
-                break
+        taken, holder = _try_take(engine, name, owner, ttl_seconds)
+        if taken:
+            break
+        if holder is None:
+            continue
         if time.monotonic() > deadline:
             raise LockTimeout(
                 f"lake partition {name!r} is locked by {holder.owner} (until "
@@ -66,8 +118,18 @@ def partition_lock(
             )
         time.sleep(wait)
         wait = min(wait * 2, 0.5)
+    renewer = _Renewer(engine, name, owner, ttl_seconds)
+    renewer.start()
     try:
         yield owner
     finally:
+        renewer.stopped.set()
+        renewer.join()
+        t = lake_locks
         with engine.begin() as conn:
-            conn.execute(t.delete().where(t.c.name == name, t.c.owner == owner))
+            released = conn.execute(t.delete().where(t.c.name == name, t.c.owner == owner))
+    if renewer.lost or released.rowcount == 0:
+        raise LockLost(
+            f"the lease on lake partition {name!r} expired and was taken while {owner} held "
+            "it: another writer may have rewritten the file meanwhile; run the partition again"
+        )

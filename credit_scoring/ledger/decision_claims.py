@@ -1,5 +1,9 @@
 """Decision claims: PENDING -> SENT (claimed by one run) -> SCORED or ERROR, compare-and-set.
 
+Every transition is an UPDATE whose WHERE names the state it leaves, so under PostgreSQL's READ
+COMMITTED a row another transaction changed first no longer matches and is left alone; on
+SQLite writers take turns (``BEGIN IMMEDIATE``).
+
 An application is claimed through its application row, and its transactions follow it, so an
 application is never split between two claimers. A claim is a token naming its holder; every
 transition out of SENT checks the token, so a run can only close what it claimed. Applications
@@ -66,7 +70,23 @@ class DecisionClaims:
             app_filter = [s.c.partition_date.in_(days), s.c.transaction_id == APPLICATION_ROW]
             if application_ids is not None:
                 app_filter.append(s.c.application_id.in_(list(application_ids)))
-            conn.execute(s.update().where(*app_filter, s.c.status == PENDING).values(**claimed))
+            # FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+            # claimers): a claimer passes over the applications another is claiming right now
+            # instead of queueing behind it; the outer status check is the compare-and-set.
+            pending = (
+                sa.select(s.c.application_id)
+                .where(*app_filter, s.c.status == PENDING)
+                .with_for_update(skip_locked=True)
+            )
+            conn.execute(
+                s.update()
+                .where(
+                    s.c.transaction_id == APPLICATION_ROW,
+                    s.c.status == PENDING,
+                    s.c.application_id.in_(pending.scalar_subquery()),
+                )
+                .values(**claimed)
+            )
             sent = conn.execute(
                 sa.select(s.c.application_id, s.c.claim_token, s.c.sent_at).where(
                     *app_filter, s.c.status == SENT, s.c.claim_token != token

@@ -83,14 +83,20 @@ class FetchLeases:
             "attempts": 0,
             "updated_at": now,
         }
-        keys = applications.loc[:, ["application_id", "login_id", "partition_date"]].astype(str)
+        # inserted in key order: two runs inserting overlapping sets on PostgreSQL then wait
+        # for each other in the same order instead of deadlocking
+        keys = (
+            applications.loc[:, ["application_id", "login_id", "partition_date"]]
+            .astype(str)
+            .sort_values("application_id")
+        )
         rows = [{**key, **lease} for key in keys.to_dict("records")]
         t = application_ingestion
         takeable_states = [FETCHED, SILVERED] if refetch else []
         with self.engine.begin() as conn:
             for chunk in chunks(rows):
                 conn.execute(insert_ignore(self.engine, t), list(chunk))
-            for chunk in chunks(ids):
+            for chunk in chunks(sorted(set(ids))):
                 current = conn.execute(
                     sa.select(
                         t.c.application_id,
@@ -98,7 +104,9 @@ class FetchLeases:
                         t.c.owner,
                         t.c.lease_expires_at,
                         t.c.retryable,
-                    ).where(t.c.application_id.in_(chunk))
+                    )
+                    .where(t.c.application_id.in_(chunk))
+                    .order_by(t.c.application_id)
                 ).all()
                 takeover: list[dict[str, Any]] = []
                 for app, state, holder, lease, retryable in current:

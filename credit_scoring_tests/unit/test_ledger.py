@@ -24,9 +24,8 @@ DAY = "2026-10-05"
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    yield Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    dispose_engines()
+def ledger(ledger_url) -> Ledger:
+    return Ledger(ledger_url)
 
 
 def apps(*ids: str, day: str = DAY) -> pd.DataFrame:
@@ -236,8 +235,8 @@ def _claim_in_process(url: str, ready, queue, release) -> None:
     release.wait(timeout=120)
 
 
-def test_processes_claiming_at_once_never_win_the_same_application(tmp_path):
-    url = f"sqlite:///{tmp_path / 'race.sqlite'}"
+def test_processes_claiming_at_once_never_win_the_same_application(ledger_url):
+    url = ledger_url
     ledger = Ledger(url)
     ids = [f"APP-{i:04d}" for i in range(300)]
     ledger.register_transactions(pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids))
@@ -266,10 +265,10 @@ def test_processes_claiming_at_once_never_win_the_same_application(tmp_path):
     dispose_engines()
 
 
-def test_a_claim_whose_holder_exited_is_taken_over_by_the_next_claimer(tmp_path):
+def test_a_claim_whose_holder_exited_is_taken_over_by_the_next_claimer(ledger_url):
     """The other side of the same rule: a claim left by a process that is gone is re-claimed
     at once (and re-sent with the same idempotency key), not after the stale age."""
-    url = f"sqlite:///{tmp_path / 'gone.sqlite'}"
+    url = ledger_url
     Ledger(url).register_transactions(txs("A", 2), apps("A"))
     dispose_engines()
     context = multiprocessing.get_context("spawn")
