@@ -131,10 +131,11 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, 9)
 
 
-def snapshot(home: Path, days: list[str]) -> dict[str, pd.DataFrame]:
-    """Everything that must be equal between a disturbed run and an undisturbed one."""
+def snapshot(home: Path, days: list[str], ledger_url: str | None = None) -> dict[str, pd.DataFrame]:
+    """Everything that must be equal between a disturbed run and an undisturbed one (the
+    ledger at ``ledger_url``, by default the SQLite file under ``home``)."""
     store = LakeStore(home / "lake")
-    ledger = Ledger(f"sqlite:///{home / 'ledger.sqlite'}")
+    ledger = Ledger(ledger_url or f"sqlite:///{home / 'ledger.sqlite'}")
     silver = store.read(table_for("silver/transactions"), days)
     rejected = store.read(table_for("silver/rejected_transactions"), days)
     accounts = store.read(table_for("silver/accounts"), days)
@@ -192,9 +193,11 @@ def warehouse_tables(home: Path) -> dict[str, pd.DataFrame]:
     return {"features": features, "decisions": _sorted(decisions, ["application_id"])}
 
 
-def whole_graph_snapshot(home: Path, days: list[str]) -> dict[str, pd.DataFrame]:
+def whole_graph_snapshot(
+    home: Path, days: list[str], ledger_url: str | None = None
+) -> dict[str, pd.DataFrame]:
     """:func:`snapshot` plus the dbt features and the stored decisions."""
-    return {**snapshot(home, days), **warehouse_tables(home)}
+    return {**snapshot(home, days, ledger_url), **warehouse_tables(home)}
 
 
 def assert_same_state(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:

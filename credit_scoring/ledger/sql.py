@@ -98,10 +98,18 @@ def _copy_insert_ignore(
         with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
             for row in rows:
                 copy.write_row(row)
+        # rows already present are filtered by an anti-join first, which is far cheaper than
+        # ON CONFLICT's speculative insertion of each (a day registered again costs a join);
+        # ON CONFLICT remains for rows another transaction is inserting at the same moment
+        present = sql.SQL(" AND ").join(
+            sql.SQL("{}.{} = {}.{}").format(target, sql.Identifier(k), staging, sql.Identifier(k))
+            for k in [column.name for column in table.primary_key.columns]
+        )
         cursor.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                target, names, names, staging
-            )
+            sql.SQL(
+                "INSERT INTO {} ({}) SELECT {} FROM {} WHERE NOT EXISTS "
+                "(SELECT 1 FROM {} WHERE {}) ON CONFLICT DO NOTHING"
+            ).format(target, names, names, staging, target, present)
         )
     finally:
         cursor.close()

@@ -74,10 +74,16 @@ def most_at_once(intervals: list[tuple[float, float]]) -> int:
 
 
 def check_final_state(
-    home: Path, server, reference, reliability_report, scenario: str, runs_succeeded: int
+    home: Path,
+    server,
+    reference,
+    reliability_report,
+    scenario: str,
+    runs_succeeded: int,
+    ledger_url: str | None = None,
 ) -> None:
     days = sample_days()
-    state = whole_graph_snapshot(home, days)
+    state = whole_graph_snapshot(home, days, ledger_url)
     lost, duplicated = lost_and_duplicated(state, reference)
     stats = server.stats()
     repeats = stats["decision_repeats"]
@@ -101,11 +107,20 @@ def check_final_state(
     assert repeats == 0
 
 
+@pytest.mark.parametrize("ledger", ["sqlite", "postgresql"])
 def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
-    sample_server, undisturbed_state, tmp_path, reliability_report
+    sample_server, undisturbed_state, tmp_path, reliability_report, request, ledger
 ):
+    """On the SQLite ledger, and on PostgreSQL (READ COMMITTED: the runs' claims and lake
+    locks race for real), the end state is the embedded sequential run's, row for row."""
     sample_server.reset_stats()
-    env = pipeline_env(tmp_path, sample_server.base_url, TAKTILE_BASE_URL=sample_server.base_url)
+    extra = {}
+    if ledger == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        extra["CREDIT_SCORING_LEDGER_URL"] = server.url(server.create_database())
+    env = pipeline_env(
+        tmp_path, sample_server.base_url, TAKTILE_BASE_URL=sample_server.base_url, **extra
+    )
     write_dagster_yaml(tmp_path / "dagster_home")
     launches = [
         subprocess.Popen(
@@ -137,9 +152,13 @@ def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
         sample_server,
         undisturbed_state,
         reliability_report,
-        f"concurrency: 3 overlapping CLI backfills, {together} runs executing at once",
+        f"concurrency: 3 overlapping CLI backfills, {together} runs executing at once, "
+        f"{ledger} ledger",
         runs_succeeded=codes.count(0),
+        ledger_url=extra.get("CREDIT_SCORING_LEDGER_URL"),
     )
+    if ledger == "postgresql":
+        assert not (tmp_path / "ledger.sqlite").exists(), "a run fell back to the SQLite ledger"
     dispose_engines()
 
 
