@@ -45,8 +45,9 @@ def _try_take(
     None when the holder let go meanwhile)."""
     t = lake_locks
     now = utcnow()
+    current_holder = sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)
     with engine.begin() as conn:
-        holder = conn.execute(sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)).first()
+        holder = conn.execute(current_holder).first()
         if holder is not None and (aware(holder.expires_at) < now or owner_is_dead(holder.owner)):
             # compare-and-set on the owner: of two breakers only one deletes the row
             conn.execute(t.delete().where(t.c.name == name, t.c.owner == holder.owner))
@@ -58,9 +59,7 @@ def _try_take(
         ).first()
         if taken is not None:
             return True, None
-        return False, conn.execute(
-            sa.select(t.c.owner, t.c.expires_at).where(t.c.name == name)
-        ).first()
+        return False, conn.execute(current_holder).first()
 
 
 class _Renewer(threading.Thread):

@@ -79,8 +79,8 @@ def bulk_insert_ignore(
 def _copy_insert_ignore(
     conn: sa.Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
-    """PostgreSQL's fastest bulk path: ``COPY`` into a temporary table, then one
-    ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (COPY itself cannot ignore duplicates).
+    """PostgreSQL's fastest bulk path: ``COPY`` into a temporary table, then one ``INSERT ...
+    SELECT`` of the rows not already present (COPY itself cannot ignore duplicates).
 
     The temporary table lives until the transaction ends, so the rows become visible, and
     conflicts are resolved, atomically with the rest of the caller's transaction.
@@ -102,8 +102,8 @@ def _copy_insert_ignore(
         # ON CONFLICT's speculative insertion of each (a day registered again costs a join);
         # ON CONFLICT remains for rows another transaction is inserting at the same moment
         present = sql.SQL(" AND ").join(
-            sql.SQL("{}.{} = {}.{}").format(target, sql.Identifier(k), staging, sql.Identifier(k))
-            for k in [column.name for column in table.primary_key.columns]
+            sql.SQL("{0}.{2} = {1}.{2}").format(target, staging, sql.Identifier(column.name))
+            for column in table.primary_key.columns
         )
         cursor.execute(
             sql.SQL(

@@ -236,15 +236,14 @@ def _claim_in_process(url: str, ready, queue, release) -> None:
 
 
 def test_processes_claiming_at_once_never_win_the_same_application(ledger_url):
-    url = ledger_url
-    ledger = Ledger(url)
+    ledger = Ledger(ledger_url)
     ids = [f"APP-{i:04d}" for i in range(300)]
     ledger.register_transactions(pd.concat([txs(a, 3) for a in ids], ignore_index=True), apps(*ids))
     dispose_engines()
     context = multiprocessing.get_context("spawn")
     ready, queue, release = context.Barrier(4), context.Queue(), context.Event()
     workers = [
-        context.Process(target=_claim_in_process, args=(url, ready, queue, release))
+        context.Process(target=_claim_in_process, args=(ledger_url, ready, queue, release))
         for _ in range(4)
     ]
     for worker in workers:
@@ -259,7 +258,7 @@ def test_processes_claiming_at_once_never_win_the_same_application(ledger_url):
     assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     claimed = [app for won in results for app in won]
     assert sorted(claimed) == ids  # every application won exactly once
-    keys = Ledger(url).transaction_keys([DAY])
+    keys = Ledger(ledger_url).transaction_keys([DAY])
     assert (keys["status"] == SENT).all()
     assert len(keys) == 900
     dispose_engines()
@@ -268,19 +267,18 @@ def test_processes_claiming_at_once_never_win_the_same_application(ledger_url):
 def test_a_claim_whose_holder_exited_is_taken_over_by_the_next_claimer(ledger_url):
     """The other side of the same rule: a claim left by a process that is gone is re-claimed
     at once (and re-sent with the same idempotency key), not after the stale age."""
-    url = ledger_url
-    Ledger(url).register_transactions(txs("A", 2), apps("A"))
+    Ledger(ledger_url).register_transactions(txs("A", 2), apps("A"))
     dispose_engines()
     context = multiprocessing.get_context("spawn")
     ready, queue, release = context.Barrier(1), context.Queue(), context.Event()
     release.set()  # the holder claims, then exits without closing its claim
-    holder = context.Process(target=_claim_in_process, args=(url, ready, queue, release))
+    holder = context.Process(target=_claim_in_process, args=(ledger_url, ready, queue, release))
     holder.start()
     assert queue.get(timeout=120) == ["A"]
     holder.join(timeout=60)
     assert holder.exitcode == 0
 
-    token, won = Ledger(url).claim_for_decision([DAY])
+    token, won = Ledger(ledger_url).claim_for_decision([DAY])
 
     assert won == ["A"]
     assert f":{os.getpid()}:" in token
