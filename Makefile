@@ -14,6 +14,10 @@ PYTEST_ARGS ?=
 # Test processes in parallel (pytest-xdist); most tests wait on real servers, dbt and runs.
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+# Every run, dbt call and worker is a new Python process: let them reuse compiled bytecode
+# (a shell that sets PYTHONDONTWRITEBYTECODE would make each one compile Dagster, dbt and
+# pandas from source again, which costs seconds per process).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup manifest chromium postgres postgres-server demo dev test reliability bench bench-ledger profile docs lint format lock clean
 
@@ -27,7 +31,7 @@ setup: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from credit_scoring.analytics.dbt_assets import MONITORING_SELECTION
-from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, WINDOW_ENV
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import table_for
 
@@ -122,14 +122,22 @@ def run_dbt(
     command: str = "build",
     check: bool = True,
     selection: tuple[str, ...] = ("--exclude", MONITORING_SELECTION),
+    window_in: str = "vars",
 ) -> subprocess.CompletedProcess[str]:
     """``dbt <command>`` over ``[min_date, max_date)`` with the warehouse under ``home``.
 
     By default the features part of the project, as the ``dbt_features`` asset runs it (the
-    monitoring models read decisions these tests do not make).
+    monitoring models read decisions these tests do not make). The window goes in as
+    ``--vars``, as an analyst types it, or (``window_in="environment"``) as Dagster passes it.
     """
     env = {**os.environ, "CREDIT_SCORING_HOME": str(home)}
     env.pop("CREDIT_SCORING_LAKE_URL", None)
+    window = {"min_date": min_date, "max_date": max_date}
+    if window_in == "environment":
+        env.update({WINDOW_ENV[name]: value for name, value in window.items()})
+        window_args: list[str] = []
+    else:
+        window_args = ["--vars", json.dumps(window)]
     result = subprocess.run(
         [
             DBT_EXECUTABLE,
@@ -142,8 +150,7 @@ def run_dbt(
             str(home / "dbt_target"),
             "--log-path",
             str(home / "dbt_logs"),
-            "--vars",
-            json.dumps({"min_date": min_date, "max_date": max_date}),
+            *window_args,
             *selection,
         ],
         env=env,

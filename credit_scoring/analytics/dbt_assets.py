@@ -2,10 +2,11 @@
 
 Two ``@dbt_assets`` over one project, because the decision asset sits between them:
 ``applicant_features`` (dbt) -> ``scoring/credit_decisions`` (Python) -> ``decision_monitoring``
-(dbt). Each runs ``dbt build`` over the run's application-date window, passed as ``--vars``.
+(dbt). Each runs ``dbt build`` over the run's application-date window, passed in dbt's
+environment (:func:`credit_scoring.analytics.dbt_project.dbt_environment`).
 """
 
-import json
+import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,9 +19,11 @@ from dagster_dbt import (
 )
 
 from credit_scoring.analytics.dbt_project import (
+    dbt_environment,
     dbt_project,
     ensure_manifest,
-    export_dbt_environment,
+    new_target_path,
+    save_parse,
 )
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
@@ -36,11 +39,6 @@ def dbt_vars(window: dg.TimeWindow) -> dict[str, str]:
         "min_date": window.start.date().isoformat(),
         "max_date": window.end.date().isoformat(),
     }
-
-
-def dbt_build_args(window: dg.TimeWindow) -> list[str]:
-    """``dbt build`` over the application dates of ``window`` (a day or a backfill range)."""
-    return ["build", "--vars", json.dumps(dbt_vars(window), sort_keys=True)]
 
 
 class CreditScoringDbtTranslator(DagsterDbtTranslator):
@@ -88,13 +86,21 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         **selection,
     )
     def _assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        args = dbt_build_args(context.partition_time_window)
-        context.log.info(f"dbt {' '.join(args)}")
-        export_dbt_environment()
-        for index, result in enumerate(dbt.cli(args, context=context).stream()):
+        window = dbt_vars(context.partition_time_window)
+        context.log.info(
+            f"dbt build for application dates {window['min_date']} to "
+            f"{window['max_date']} (exclusive)"
+        )
+        target = new_target_path(f"{context.run.run_id[:8]}-{name}")
+        with dbt_environment(window):
+            invocation = dbt.cli(["build"], context=context, target_path=target)
+        for index, result in enumerate(invocation.stream()):
             yield result
             if index == 0:
                 crash_point("dbt.midway", name)
+        save_parse(target)
+        # dbt's artifacts and log of a failed build stay for inspection; a good one's go
+        shutil.rmtree(target, ignore_errors=True)
         crash_point("dbt.finished", name)
 
     return _assets
@@ -106,4 +112,4 @@ dbt_features = dbt_build_assets("dbt_features", exclude=MONITORING_SELECTION)
 dbt_monitoring = dbt_build_assets("dbt_monitoring", select=MONITORING_SELECTION)
 
 
-__all__ = ["dbt_build_args", "dbt_features", "dbt_monitoring", "dbt_vars"]
+__all__ = ["dbt_features", "dbt_monitoring", "dbt_vars"]

@@ -1,15 +1,25 @@
-"""The dbt project handle, and making sure its manifest exists before assets are built.
+"""The dbt project handle, the environment dbt runs in, and its manifest before assets load.
 
 ``@dbt_assets`` reads ``manifest.json`` when the code location loads. Under ``dagster dev`` it
 is regenerated here with the venv's dbt; ``make test``/``make demo`` run ``dbt parse`` first; and
 a fresh checkout loaded any other way parses once here instead of failing with a missing file.
+
+A run's application-date window reaches dbt as two environment variables
+(:data:`WINDOW_ENV`), not as ``--vars``: dbt discards its saved parse whenever ``--vars``
+change, and a full parse costs seconds per dbt step, whereas a changed environment variable
+only re-parses the models that read it. ``dbt build --vars '{"min_date": ...}'`` by hand still
+works (vars win over the environment).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -28,14 +38,69 @@ def dbt_env() -> dict[str, str]:
     return {**os.environ, HOME_VAR: str(load_settings().home)}
 
 
-def export_dbt_environment() -> None:
-    """Make this process's environment what dbt needs before dagster-dbt spawns it.
+#: The environment variables that carry a run's window ``[min_date, max_date)`` to dbt
+#: (read by ``macros/partition_window.sql``).
+WINDOW_ENV = {"min_date": "CREDIT_SCORING_DBT_MIN_DATE", "max_date": "CREDIT_SCORING_DBT_MAX_DATE"}
 
-    dagster-dbt hands dbt this process's environment; the profile and the lake sources read
-    ``CREDIT_SCORING_HOME``, which must therefore be set and absolute (it defaults to
-    ``.credit_scoring`` in the repository when unset).
+
+@contextlib.contextmanager
+def dbt_environment(window: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment as dbt needs it while dagster-dbt spawns it, then restored.
+
+    dagster-dbt hands dbt this process's environment (it takes no other): the profile and the
+    lake sources read ``CREDIT_SCORING_HOME``, which must be set and absolute (it defaults to
+    ``.credit_scoring`` in the repository when unset), and the window travels as
+    :data:`WINDOW_ENV`. Steps of one run process execute one at a time, so nothing else reads
+    the environment meanwhile.
     """
-    os.environ.update(dbt_env())
+    values = {**dbt_env(), **{WINDOW_ENV[name]: value for name, value in window.items()}}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def dbt_state_dir() -> Path:
+    """Where dbt's per-step target folders and its saved parse live: ``$CREDIT_SCORING_HOME/dbt``
+    (logs and caches only; nothing another machine needs)."""
+    return load_settings().home / "dbt"
+
+
+def new_target_path(label: str) -> Path:
+    """A fresh target folder for one dbt invocation, seeded with the last saved parse.
+
+    dagster-dbt copies the project's own ``target/partial_parse.msgpack`` only when the folder
+    has none; that file was parsed for the repository's ``.credit_scoring`` home, and dbt
+    re-parses everything when the profile (the warehouse path) differs. The parse saved by the
+    last step on this home (:func:`save_parse`) matches it.
+    """
+    state = dbt_state_dir()
+    target = state / "runs" / f"{label}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True)
+    saved = state / PARTIAL_PARSE
+    with contextlib.suppress(FileNotFoundError):
+        shutil.copyfile(saved, target / PARTIAL_PARSE)
+    return target
+
+
+def save_parse(target: Path) -> None:
+    """Keep this invocation's parse for the next step on this home (atomic: steps of
+    concurrent runs may save at once; dbt itself checks that a saved parse still applies)."""
+    parsed = target / PARTIAL_PARSE
+    if not parsed.exists():
+        return
+    staged = target.parent.parent / f".{PARTIAL_PARSE}.{uuid.uuid4().hex}"
+    shutil.copyfile(parsed, staged)
+    os.replace(staged, target.parent.parent / PARTIAL_PARSE)
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:

@@ -206,3 +206,27 @@ def test_dbt_refuses_vars_that_are_not_a_date_window(lake_home, min_date, max_da
     result = run_dbt(lake_home, min_date, max_date, command="compile", check=False)
     assert result.returncode != 0
     assert message in result.stdout
+
+
+def test_a_bad_window_from_dagsters_environment_names_the_variable(lake_home):
+    result = run_dbt(
+        lake_home,
+        "yesterday",
+        "2026-03-01",
+        command="compile",
+        check=False,
+        window_in="environment",
+    )
+    assert result.returncode != 0
+    assert 'CREDIT_SCORING_DBT_MIN_DATE="yesterday" is not a date' in result.stdout
+
+
+def test_the_window_in_the_environment_builds_that_window_only(tmp_path):
+    """As Dagster passes it: the environment's window, one day of three, builds that day."""
+    store = LakeStore(tmp_path / "lake")
+    write_application(store, "APP-1", DAY, steady_with_savings())
+    write_application(store, "APP-4", "2026-04-02", simple(900.0))
+    write_application(store, "APP-5", "2026-04-03", simple(1200.0))
+    run_dbt(tmp_path, "2026-04-02", "2026-04-03", window_in="environment")
+    built = query(tmp_path, "select application_id, application_date from applicant_features")
+    assert built["application_id"].tolist() == ["APP-4"]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from credit_scoring.analytics.dbt_assets import dbt_build_args, dbt_vars
+from credit_scoring.analytics.dbt_assets import dbt_vars
+from credit_scoring.analytics.dbt_project import (
+    PARTIAL_PARSE,
+    WINDOW_ENV,
+    dbt_environment,
+    new_target_path,
+    save_parse,
+)
 
 
 def window(start: str, end: str) -> dg.TimeWindow:
@@ -16,11 +25,31 @@ def window(start: str, end: str) -> dg.TimeWindow:
 
 
 def test_one_day_builds_that_day_only():
-    assert dbt_build_args(window("2026-10-05T00:00:00+00:00", "2026-10-06T00:00:00+00:00")) == [
-        "build",
-        "--vars",
-        '{"max_date": "2026-10-06", "min_date": "2026-10-05"}',
-    ]
+    assert dbt_vars(window("2026-10-05T00:00:00+00:00", "2026-10-06T00:00:00+00:00")) == {
+        "min_date": "2026-10-05",
+        "max_date": "2026-10-06",
+    }
+
+
+def test_the_window_is_in_dbts_environment_only_while_dagster_dbt_starts_it(monkeypatch):
+    monkeypatch.setenv(WINDOW_ENV["max_date"], "left by someone")
+    monkeypatch.delenv(WINDOW_ENV["min_date"], raising=False)
+    with dbt_environment({"min_date": "2026-10-05", "max_date": "2026-10-06"}):
+        assert os.environ[WINDOW_ENV["min_date"]] == "2026-10-05"
+        assert os.environ[WINDOW_ENV["max_date"]] == "2026-10-06"
+        assert Path(os.environ["CREDIT_SCORING_HOME"]).is_absolute()
+    assert WINDOW_ENV["min_date"] not in os.environ
+    assert os.environ[WINDOW_ENV["max_date"]] == "left by someone"
+
+
+def test_each_dbt_step_starts_from_the_parse_the_last_one_saved_on_this_home():
+    first = new_target_path("run-a")
+    assert not (first / PARTIAL_PARSE).exists()
+    (first / PARTIAL_PARSE).write_bytes(b"parsed for this home")
+    save_parse(first)
+    second = new_target_path("run-b")
+    assert second != first
+    assert (second / PARTIAL_PARSE).read_bytes() == b"parsed for this home"
 
 
 def test_a_backfill_range_is_one_window():
