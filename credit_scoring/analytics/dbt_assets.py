@@ -6,7 +6,6 @@ Two ``@dbt_assets`` over one project, because the decision asset sits between th
 environment (:func:`credit_scoring.analytics.dbt_project.dbt_environment`).
 """
 
-import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -99,8 +98,6 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
             if index == 0:
                 crash_point("dbt.midway", name)
         save_parse(target)
-        # dbt's artifacts and log of a failed build stay for inspection; a good one's go
-        shutil.rmtree(target, ignore_errors=True)
         crash_point("dbt.finished", name)
 
     return _assets

@@ -70,8 +70,9 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def dbt_state_dir() -> Path:
-    """Where dbt's per-step target folders and its saved parse live: ``$CREDIT_SCORING_HOME/dbt``
-    (logs and caches only; nothing another machine needs)."""
+    """Where dbt's saved parse and each step's target folder (``runs/<run id>-<step>-<nonce>``:
+    dbt.log, run_results.json, the compiled SQL) live: ``$CREDIT_SCORING_HOME/dbt``. Logs and
+    caches only, nothing another machine needs; prune old ``runs/`` folders at will."""
     return load_settings().home / "dbt"
 
 

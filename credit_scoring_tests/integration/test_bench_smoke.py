@@ -17,6 +17,8 @@ from bench.figures import main
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+# five whole-graph runs: a hang guard well above what they take on two busy cores
+@pytest.mark.timeout(1500)
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
     out = tmp_path / "results"
     code = main(["--smoke", "--no-peer", "--out", str(out), "--cache", str(tmp_path / "data")])

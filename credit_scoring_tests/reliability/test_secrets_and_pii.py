@@ -256,15 +256,17 @@ def files_under(root: Path) -> list[Path]:
     return sorted(path for path in root.rglob("*") if path.is_file())
 
 
-def dbt_files_of(run_ids: list[str]) -> list[Path]:
-    """dbt's shared log and top-level target files, and the target directories of these runs
-    (dagster-dbt names them ``<op>-<run id[:7]>-<nonce>`` and puts the run's dbt.log there)."""
+def dbt_files_of(home: Path, run_ids: list[str]) -> list[Path]:
+    """dbt's shared log and top-level target files in the project, and the target folders of
+    these runs' dbt steps (``$CREDIT_SCORING_HOME/dbt/runs/<run id[:8]>-<step>-<nonce>``, each
+    with that step's dbt.log), which must exist."""
     target = DBT_PROJECT_DIR / "target"
     files = [path for path in target.glob("*") if path.is_file()]
     files += files_under(DBT_PROJECT_DIR / "logs") if (DBT_PROJECT_DIR / "logs").exists() else []
     for run_id in run_ids:
-        for directory in target.glob(f"*-{run_id[:7]}-*"):
+        for directory in (home / "dbt" / "runs").glob(f"{run_id[:8]}-*"):
             files += files_under(directory)
+    assert any(path.name == "dbt.log" for path in files), "no dbt log of these runs to search"
     return files
 
 
@@ -529,7 +531,7 @@ def test_the_canary_api_key_is_nowhere_a_run_leaves_a_trace(
     search.look("run output", canary_run.output)
     for path in files_under(canary_run.home):
         search.look_in_file(path)
-    for path in dbt_files_of(canary_run.run_ids):
+    for path in dbt_files_of(canary_run.home, canary_run.run_ids):
         search.look_in_file(path)
     for place, record in dagster_records(canary_run.home / "dagster_home"):
         search.look(place, record)
@@ -575,7 +577,7 @@ def test_canary_holder_data_never_leaves_restricted_bronze(
     outside_bronze = [
         path for path in files_under(home) if (home / "lake" / "bronze") not in path.parents
     ]
-    for path in outside_bronze + dbt_files_of(canary_run.run_ids):
+    for path in outside_bronze + dbt_files_of(canary_run.home, canary_run.run_ids):
         search.look_in_file(path)  # the warehouse: raw, then every table and view read back
     for place, record in dagster_records(home / "dagster_home"):
         search.look(place, record)
