@@ -19,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 # pandas from source again, which costs seconds per process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup manifest chromium postgres postgres-server demo dev test reliability bench bench-ledger profile docs lint format lock clean
+.PHONY: setup manifest chromium postgres postgres-server s3-server demo dev test reliability bench bench-ledger profile docs lint format lock clean
 
 # These targets run against the local mock APIs: say so, or the code location refuses to load
 # without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
@@ -56,6 +56,11 @@ postgres:
 # A throwaway PostgreSQL on loopback to try the ledger and Dagster on it (Ctrl-C stops it).
 postgres-server: setup postgres
 	$(BIN)/python -m devtools.postgres
+
+# A throwaway S3-compatible server (moto) on loopback, with a bucket, to try the lake on object
+# storage (Ctrl-C stops it and deletes every object).
+s3-server: setup
+	$(BIN)/python -m devtools.s3
 
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here).
 chromium:

@@ -131,10 +131,12 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, 9)
 
 
-def snapshot(home: Path, days: list[str], ledger_url: str | None = None) -> dict[str, pd.DataFrame]:
+def snapshot(
+    home: Path, days: list[str], ledger_url: str | None = None, lake_url: str | None = None
+) -> dict[str, pd.DataFrame]:
     """Everything that must be equal between a disturbed run and an undisturbed one (the
-    ledger at ``ledger_url``, by default the SQLite file under ``home``)."""
-    store = LakeStore(home / "lake")
+    ledger at ``ledger_url`` and the lake at ``lake_url``, by default under ``home``)."""
+    store = LakeStore(lake_url or home / "lake")
     ledger = Ledger(ledger_url or f"sqlite:///{home / 'ledger.sqlite'}")
     silver = store.read(table_for("silver/transactions"), days)
     rejected = store.read(table_for("silver/rejected_transactions"), days)
@@ -194,10 +196,10 @@ def warehouse_tables(home: Path) -> dict[str, pd.DataFrame]:
 
 
 def whole_graph_snapshot(
-    home: Path, days: list[str], ledger_url: str | None = None
+    home: Path, days: list[str], ledger_url: str | None = None, lake_url: str | None = None
 ) -> dict[str, pd.DataFrame]:
     """:func:`snapshot` plus the dbt features and the stored decisions."""
-    return {**snapshot(home, days, ledger_url), **warehouse_tables(home)}
+    return {**snapshot(home, days, ledger_url, lake_url), **warehouse_tables(home)}
 
 
 def assert_same_state(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:

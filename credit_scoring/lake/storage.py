@@ -18,6 +18,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.utils import get_protocol
 from pydantic import Field
 from upath import UPath
 
@@ -25,6 +26,7 @@ from credit_scoring.core.crashpoints import crash_point
 from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
+LOCAL_PROTOCOLS = ("", "file", "local")
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 
 
@@ -32,11 +34,15 @@ class LakeStore:
     """The lake under one root URL or path."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = UPath(root)
+        protocol = get_protocol(str(root))
+        # s3fs remembers directory listings: another process's new partition would stay
+        # invisible to this one (exists() answering from a stale listing), so never cache them
+        options = {} if protocol in LOCAL_PROTOCOLS else {"use_listings_cache": False}
+        self.root = UPath(root, **options)
 
     @property
     def is_local(self) -> bool:
-        return self.root.protocol in ("", "file", "local")
+        return self.root.protocol in LOCAL_PROTOCOLS
 
     def partition_file(self, table: LakeTable, day: str) -> UPath:
         return self.root / table.path / f"application_date={day}" / FILE_NAME
