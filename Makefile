@@ -19,12 +19,12 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 # pandas from source again, which costs seconds per process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup manifest chromium postgres postgres-server s3-server demo dev test reliability bench bench-ledger profile docs lint format lock clean
+.PHONY: setup manifest chromium postgres postgres-server s3-server demo dev test reliability bench bench-ledger bench-scaled profile docs lint format lock clean
 
 # These targets run against the local mock APIs: say so, or the code location refuses to load
 # without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
 # TAKTILE_BASE_URL).
-demo dev test reliability bench profile: export CREDIT_SCORING_ENV := dev
+demo dev test reliability bench bench-scaled profile: export CREDIT_SCORING_ENV := dev
 
 setup: $(STAMP)
 
@@ -89,6 +89,10 @@ bench: setup manifest
 # Registering 800k transactions in the ledger, SQLite against PostgreSQL, in one run.
 bench-ledger: setup postgres
 	$(BIN)/python -m bench.ledger_registration
+
+# One generated day (1,000 applications) through the whole graph: embedded against PostgreSQL + S3.
+bench-scaled: setup manifest postgres
+	$(BIN)/python -m bench.scaled_stack
 
 # Where a whole-graph run of a 500k-transaction day spends its CPU (py-spy), by function.
 profile: setup manifest

@@ -77,7 +77,9 @@ def generate_day(out: Path, applications: int, days: int, start: date) -> int:
     return int(summary.rows)
 
 
-def runner_env(home: Path, base_url: str, data: Path) -> dict[str, str]:
+def runner_env(
+    home: Path, base_url: str, data: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     return {
         **os.environ,
         "CREDIT_SCORING_HOME": str(home),
@@ -87,18 +89,27 @@ def runner_env(home: Path, base_url: str, data: Path) -> dict[str, str]:
         "TAKTILE_BASE_URL": base_url,
         "CREDIT_SCORING_APPLICATIONS": str(data / "applications.csv"),
         "CREDIT_SCORING_START_DATE": "2025-01-01",
+        **(extra or {}),
     }
 
 
-def run_graph(home: Path, base_url: str, data: Path, start: str, end: str) -> dict:
-    """One whole-graph run in its own process: wall time, samples of its memory, step stats."""
+def run_graph(
+    home: Path,
+    base_url: str,
+    data: Path,
+    start: str,
+    end: str,
+    extra_env: dict[str, str] | None = None,
+) -> dict:
+    """One whole-graph run in its own process: wall time, samples of its memory, step stats
+    (``extra_env``: e.g. the ledger and lake URLs of the scaled stack)."""
     target = ["--partition", start] if start == end else ["--range", f"{start}...{end}"]
     home.mkdir(parents=True, exist_ok=True)
     rss_file = home / f"rss-{time.monotonic_ns()}.json"
     started = time.time()
     completed = subprocess.run(
         [sys.executable, "-m", "bench.peak_rss", str(rss_file), "devtools.runner", *target],
-        env=runner_env(home, base_url, data),
+        env=runner_env(home, base_url, data, extra_env),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
