@@ -10,8 +10,6 @@ is the only thing that changes.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from devtools.postgres import free_port
+from mock_api.process import stop_process_group
 
 #: Credentials moto accepts (any non-empty pair); never real ones.
 ACCESS_KEY_ID = "credit-scoring-test"
@@ -58,16 +57,7 @@ class S3Server:
         return name
 
     def stop(self, grace_seconds: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=grace_seconds)
-        except ProcessLookupError:
-            pass
+        stop_process_group(self.process, grace_seconds)
 
 
 def start_s3(*, port: int = 0, ready_timeout: float = 60.0) -> S3Server:

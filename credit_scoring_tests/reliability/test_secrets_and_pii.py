@@ -257,16 +257,18 @@ def files_under(root: Path) -> list[Path]:
 
 
 def dbt_files_of(home: Path, run_ids: list[str]) -> list[Path]:
-    """dbt's shared log and top-level target files in the project, and the target folders of
-    these runs' dbt steps (``$CREDIT_SCORING_HOME/dbt/runs/<run id[:8]>-<step>-<nonce>``, each
-    with that step's dbt.log), which must exist."""
+    """dbt's shared log and top-level target files in the project. The target folders of these
+    runs' dbt steps (``$CREDIT_SCORING_HOME/dbt/runs/<run id[:8]>-<step>-<nonce>``, each with
+    that step's dbt.log) are under the home, searched with it; they must exist."""
+    logs = [
+        log
+        for run_id in run_ids
+        for log in (home / "dbt" / "runs").glob(f"{run_id[:8]}-*/**/dbt.log")
+    ]
+    assert logs, "no dbt log of these runs under the home to search"
     target = DBT_PROJECT_DIR / "target"
     files = [path for path in target.glob("*") if path.is_file()]
     files += files_under(DBT_PROJECT_DIR / "logs") if (DBT_PROJECT_DIR / "logs").exists() else []
-    for run_id in run_ids:
-        for directory in (home / "dbt" / "runs").glob(f"{run_id[:8]}-*"):
-            files += files_under(directory)
-    assert any(path.name == "dbt.log" for path in files), "no dbt log of these runs to search"
     return files
 
 
