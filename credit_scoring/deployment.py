@@ -7,8 +7,9 @@
 - Timeouts of one HTTP call: ``FLINKS_TIMEOUT_SECONDS`` and ``TAKTILE_TIMEOUT_SECONDS``
   (default 30 s; a call that times out is retried under the bounded retry policy).
 - Ledger: ``CREDIT_SCORING_LEDGER_URL`` (default: SQLite under ``CREDIT_SCORING_HOME``).
-- Lake: ``CREDIT_SCORING_LAKE_URL`` (default: ``$CREDIT_SCORING_HOME/lake``).
-- Warehouse: DuckDB at ``$CREDIT_SCORING_HOME/warehouse.duckdb``.
+- Lake: ``CREDIT_SCORING_LAKE_URL`` (default: ``$CREDIT_SCORING_HOME/lake``). Every table
+  lives there, dbt's models and the decisions included; with a local lake,
+  ``$CREDIT_SCORING_HOME/warehouse.duckdb`` is kept as a catalogue of views over it.
 - Executor: ``CREDIT_SCORING_EXECUTOR``: ``in_process`` (default: a run is one process, so a
   whole-graph run pays Python's and Dagster's start-up once, not once per step) or
   ``multiprocess`` (steps in parallel processes, at most two at a time).
@@ -19,7 +20,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, dbt_project
 from credit_scoring.analytics.dbt_resource import CreditScoringDbtCliResource
@@ -37,7 +37,6 @@ from credit_scoring.core.settings import (
     load_endpoints,
     load_settings,
 )
-from credit_scoring.core.warehouse import WarehouseResource
 from credit_scoring.decisioning.decision_store import DecisionStoreIOManager
 from credit_scoring.decisioning.taktile_resource import TaktileResource
 from credit_scoring.ingestion.flinks_resource import FlinksResource
@@ -93,18 +92,17 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     settings = settings or load_settings()
     endpoints = load_endpoints()
     ledger = LedgerResource(url=_env_or_default(LEDGER_URL_VAR, settings.ledger_url))
-    lake = LakeResource(root=_env_or_default(LAKE_URL_VAR, settings.lake_root))
-    warehouse = str(settings.warehouse_path)
+    lake = LakeResource(
+        root=_env_or_default(LAKE_URL_VAR, settings.lake_root),
+        catalogue=str(settings.warehouse_path),
+    )
     return {
         "flinks": build_flinks_resource(endpoints),
         "taktile": build_taktile_resource(endpoints),
         "ledger": ledger,
         "lake": lake,
         "lake_io_manager": LakeIOManager(lake=lake, ledger=ledger),
-        "warehouse": WarehouseResource(database=warehouse),
-        # decisions are written transactionally and their ledger claim closed after the commit
-        "decision_store": DecisionStoreIOManager(database=warehouse, ledger=ledger),
-        # dbt models are read slice by slice (partition_expr) through dagster-duckdb-pandas
-        "warehouse_reader": DuckDBPandasIOManager(database=warehouse, schema="main"),
+        # decisions are stored day by day and their ledger claim closed once they are
+        "decision_store": DecisionStoreIOManager(lake=lake, ledger=ledger),
         "dbt": CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -17,7 +17,13 @@ import duckdb
 import pandas as pd
 
 from credit_scoring.analytics.dbt_assets import MONITORING_SELECTION
-from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR, WINDOW_ENV
+from credit_scoring.analytics.dbt_project import (
+    DATABASE_VAR,
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    EXPORT_DIR_VAR,
+    WINDOW_ENV,
+)
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import table_for
 
@@ -124,14 +130,16 @@ def run_dbt(
     selection: tuple[str, ...] = ("--exclude", MONITORING_SELECTION),
     window_in: str = "vars",
 ) -> subprocess.CompletedProcess[str]:
-    """``dbt <command>`` over ``[min_date, max_date)`` with the warehouse under ``home``.
+    """``dbt <command>`` over ``[min_date, max_date)``, run by hand: into dbt's own database
+    ``home/analytics.duckdb`` (:data:`ANALYTICS_DATABASE`), exporting nothing.
 
     By default the features part of the project, as the ``dbt_features`` asset runs it (the
     monitoring models read decisions these tests do not make). The window goes in as
     ``--vars``, as an analyst types it, or (``window_in="environment"``) as Dagster passes it.
     """
     env = {**os.environ, "CREDIT_SCORING_HOME": str(home)}
-    env.pop("CREDIT_SCORING_LAKE_URL", None)
+    for variable in ("CREDIT_SCORING_LAKE_URL", DATABASE_VAR, EXPORT_DIR_VAR):
+        env.pop(variable, None)
     window = {"min_date": min_date, "max_date": max_date}
     if window_in == "environment":
         env.update({WINDOW_ENV[name]: value for name, value in window.items()})
@@ -164,7 +172,13 @@ def run_dbt(
     return result
 
 
-def query(home: Path, sql: str) -> pd.DataFrame:
-    """Read the warehouse (read-only, connection closed at once)."""
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+#: The database dbt run by hand builds into (profiles.yml), under the home.
+ANALYTICS_DATABASE = "analytics.duckdb"
+#: The catalogue a pipeline run keeps under the home: views over the lake.
+CATALOGUE = "warehouse.duckdb"
+
+
+def query(home: Path, sql: str, *, database: str = ANALYTICS_DATABASE) -> pd.DataFrame:
+    """Read dbt's database, or the pipeline's catalogue (read-only, closed at once)."""
+    with duckdb.connect(str(home / database), read_only=True) as connection:
         return connection.sql(sql).df()

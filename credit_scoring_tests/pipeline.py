@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from credit_scoring.core.settings import REPO_ROOT
@@ -166,30 +165,10 @@ def snapshot(
     }
 
 
-def warehouse_tables(home: Path) -> dict[str, pd.DataFrame]:
-    """The features and the stored decisions, sorted, or empty frames before the first build."""
-    path = home / "warehouse.duckdb"
-    if not path.exists():
-        return {"features": pd.DataFrame(), "decisions": pd.DataFrame()}
-    with duckdb.connect(str(path), read_only=True) as connection:
-        tables = {
-            name
-            for (name,) in connection.sql(
-                "select table_schema || '.' || table_name from information_schema.tables"
-            ).fetchall()
-        }
-        features = (
-            connection.sql("select * from main.applicant_features").df()
-            if "main.applicant_features" in tables
-            else pd.DataFrame()
-        )
-        decisions = (
-            connection.sql(
-                f"select {', '.join(DECISION_COMPARE)} from scoring.credit_decisions"
-            ).df()
-            if "scoring.credit_decisions" in tables
-            else pd.DataFrame(columns=DECISION_COMPARE)
-        )
+def decided_tables(store: LakeStore, days: list[str]) -> dict[str, pd.DataFrame]:
+    """The dbt features and the stored decisions of ``days`` in the lake, sorted."""
+    features = store.read(table_for("applicant_features"), days)
+    decisions = store.read(table_for("scoring/credit_decisions"), days).loc[:, DECISION_COMPARE]
     if not features.empty:
         features = _sorted(features, ["application_id"])
     return {"features": features, "decisions": _sorted(decisions, ["application_id"])}
@@ -199,7 +178,8 @@ def whole_graph_snapshot(
     home: Path, days: list[str], ledger_url: str | None = None, lake_url: str | None = None
 ) -> dict[str, pd.DataFrame]:
     """:func:`snapshot` plus the dbt features and the stored decisions."""
-    return {**snapshot(home, days, ledger_url, lake_url), **warehouse_tables(home)}
+    store = LakeStore(lake_url or home / "lake")
+    return {**snapshot(home, days, ledger_url, lake_url), **decided_tables(store, days)}
 
 
 def assert_same_state(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:

@@ -52,9 +52,10 @@ def _table(frame: pd.DataFrame) -> None:
 
 
 def _warehouse(sql: str) -> pd.DataFrame:
-    from credit_scoring.core.warehouse import connect
+    """Read the catalogue the runs keep (views over the lake), as an analyst would."""
+    import duckdb
 
-    with connect(str(load_settings().warehouse_path)) as connection:
+    with duckdb.connect(str(load_settings().warehouse_path), read_only=True) as connection:
         return connection.sql(sql).df()
 
 

@@ -3,10 +3,14 @@
 Two ``@dbt_assets`` over one project, because the decision asset sits between them:
 ``applicant_features`` (dbt) -> ``scoring/credit_decisions`` (Python) -> ``decision_monitoring``
 (dbt). Each runs ``dbt build`` over the run's application-date window, passed in dbt's
-environment (:func:`credit_scoring.analytics.dbt_project.dbt_environment`).
+environment (:func:`credit_scoring.analytics.dbt_project.dbt_environment`), in memory; once the
+build and its tests have passed, the models' window is published to the lake
+(:mod:`credit_scoring.analytics.publish`) and only then are their materialisations reported.
 """
 
+import tempfile
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -24,9 +28,13 @@ from credit_scoring.analytics.dbt_project import (
     new_target_path,
     save_parse,
 )
+from credit_scoring.analytics.publish import publish
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
-from credit_scoring.core.pools import WAREHOUSE_POOL
+from credit_scoring.lake.catalogue import register_views
+from credit_scoring.lake.storage import LakeResource
+from credit_scoring.lake.tables import DBT_MODEL_TABLES
+from credit_scoring.ledger.resource import LedgerResource
 
 #: dbt selection of the decision-monitoring models (they read the stored decisions).
 MONITORING_SELECTION = "tag:decisioning"
@@ -57,14 +65,6 @@ class CreditScoringDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return [CREDIT_RISK_TEAM]
 
-    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
-        metadata = dict(super().get_metadata(dbt_resource_props))
-        columns = dbt_resource_props.get("columns") or {}
-        if "application_date" in columns:
-            # lets dagster-duckdb read exactly a partition's slice of the model
-            metadata["partition_expr"] = "application_date"
-        return metadata
-
 
 translator = CreditScoringDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
@@ -73,30 +73,45 @@ translator = CreditScoringDbtTranslator(
 
 def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     """One ``@dbt_assets`` over part of the project (``select=`` or ``exclude=``), built for
-    the run's application-date window, in the warehouse pool."""
+    the run's application-date window and published to the lake."""
 
     @dbt_assets(
         manifest=ensure_manifest(),
         project=dbt_project,
         **PARTITIONED,
         dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
         name=name,
         **selection,
     )
-    def _assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def _assets(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        lake: LakeResource,
+        ledger: LedgerResource,
+    ) -> Iterator[Any]:
         window = dbt_vars(context.partition_time_window)
+        days = list(context.partition_keys)
         context.log.info(
             f"dbt build for application dates {window['min_date']} to "
             f"{window['max_date']} (exclusive)"
         )
         target = new_target_path(f"{context.run.run_id[:8]}-{name}")
-        with dbt_environment(window):
-            invocation = dbt.cli(["build"], context=context, target_path=target)
-        for index, result in enumerate(invocation.stream()):
-            yield result
-            if index == 0:
-                crash_point("dbt.midway", name)
+        # outside the home: nothing but logs and caches is written under a worker's home
+        with tempfile.TemporaryDirectory(prefix="credit-scoring-dbt-") as exports:
+            with dbt_environment(window, export_dir=Path(exports)):
+                invocation = dbt.cli(["build"], context=context, target_path=target)
+                events = []
+                for index, result in enumerate(invocation.stream()):
+                    events.append(result)
+                    if index == 0:
+                        crash_point("dbt.midway", name)
+            published = publish(lake.store(), ledger.get().engine, Path(exports), days)
+        context.log.info(
+            "published to the lake: "
+            + (", ".join(f"{path} ({rows} rows)" for path, rows in published.items()) or "none")
+        )
+        register_views(lake, [DBT_MODEL_TABLES[path] for path in published], context.log)
+        yield from events
         save_parse(target)
         crash_point("dbt.finished", name)
 

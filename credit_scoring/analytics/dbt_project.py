@@ -33,9 +33,17 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+#: dbt's database (profiles.yml): Dagster's dbt computes in memory and publishes to the lake.
+DATABASE_VAR = "CREDIT_SCORING_DBT_DATABASE"
+#: The folder a dbt step exports its models' window to (macros/export_window.sql).
+EXPORT_DIR_VAR = "CREDIT_SCORING_DBT_EXPORT_DIR"
+IN_MEMORY = ":memory:"
+
+
 def dbt_env() -> dict[str, str]:
-    """The environment dbt needs: CREDIT_SCORING_HOME as an absolute path (see profiles.yml)."""
-    return {**os.environ, HOME_VAR: str(load_settings().home)}
+    """The environment dbt needs: CREDIT_SCORING_HOME as an absolute path (see profiles.yml),
+    and an in-memory database (the same value at every step, so dbt keeps its saved parse)."""
+    return {**os.environ, HOME_VAR: str(load_settings().home), DATABASE_VAR: IN_MEMORY}
 
 
 #: The environment variables that carry a run's window ``[min_date, max_date)`` to dbt
@@ -44,16 +52,18 @@ WINDOW_ENV = {"min_date": "CREDIT_SCORING_DBT_MIN_DATE", "max_date": "CREDIT_SCO
 
 
 @contextlib.contextmanager
-def dbt_environment(window: Mapping[str, str]) -> Iterator[None]:
+def dbt_environment(window: Mapping[str, str], export_dir: Path | None = None) -> Iterator[None]:
     """This process's environment as dbt needs it while dagster-dbt spawns it, then restored.
 
     dagster-dbt hands dbt this process's environment (it takes no other): the profile and the
     lake sources read ``CREDIT_SCORING_HOME``, which must be set and absolute (it defaults to
-    ``.credit_scoring`` in the repository when unset), and the window travels as
-    :data:`WINDOW_ENV`. Steps of one run process execute one at a time, so nothing else reads
-    the environment meanwhile.
+    ``.credit_scoring`` in the repository when unset), the window travels as
+    :data:`WINDOW_ENV`, and the folder for the models' exports as :data:`EXPORT_DIR_VAR`. Steps
+    of one run process execute one at a time, so nothing else reads the environment meanwhile.
     """
     values = {**dbt_env(), **{WINDOW_ENV[name]: value for name, value in window.items()}}
+    if export_dir is not None:
+        values[EXPORT_DIR_VAR] = str(export_dir)
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

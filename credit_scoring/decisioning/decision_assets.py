@@ -10,7 +10,6 @@ from pydantic import Field
 
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
-from credit_scoring.core.pools import WAREHOUSE_POOL
 from credit_scoring.decisioning.decision_contract import FEATURES_MODEL
 from credit_scoring.decisioning.decision_store import DecisionBatch
 from credit_scoring.decisioning.payloads import build_requests, decision_rows
@@ -62,7 +61,7 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
         key=key,
         io_manager_key="decision_store",
         group_name="decisioning",
-        kinds={"python", "duckdb"},
+        kinds={"python", "parquet"},
         owners=[CREDIT_RISK_TEAM],
         description=description,
         metadata={"partition_expr": "application_date"},
@@ -80,17 +79,16 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
         "decision_status": _out(
             DECISION_STATUS_KEY,
             "The ledger state of every application of the day (SCORED, ERROR with code, "
-            "PENDING, SENT), copied to the warehouse for monitoring.",
+            "PENDING, SENT), copied to the lake for monitoring.",
         ),
     },
     ins={
         "features": dg.AssetIn(
             FEATURES_KEY,
-            input_manager_key="warehouse_reader",
+            input_manager_key="lake_io_manager",
         )
     },
     **PARTITIONED,
-    pool=WAREHOUSE_POOL,
 )
 def credit_decisions(
     context: dg.AssetExecutionContext,

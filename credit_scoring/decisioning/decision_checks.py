@@ -4,10 +4,10 @@ work."""
 import dagster as dg
 
 from credit_scoring.core.partitions import checked_days
-from credit_scoring.core.pools import WAREHOUSE_POOL
-from credit_scoring.core.warehouse import WarehouseResource
 from credit_scoring.decisioning.decision_assets import CREDIT_DECISIONS_KEY
 from credit_scoring.decisioning.payloads import OUTCOMES
+from credit_scoring.lake.storage import LakeResource
+from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import ERROR, SCORED, STALE_SENT_AFTER
 from credit_scoring.ledger.resource import LedgerResource
 
@@ -60,36 +60,20 @@ def taktile_error_rate(
         + ", score 300-900, limit >= 0, a decision id) and the days' stored decisions are "
         "exactly the applications the ledger marks SCORED: none lost, none extra."
     ),
-    pool=WAREHOUSE_POOL,
 )
 def decisions_are_valid_and_match_the_ledger(
     context: dg.AssetCheckExecutionContext,
     ledger: LedgerResource,
-    warehouse: WarehouseResource,
+    lake: LakeResource,
 ) -> dg.AssetCheckResult:
     days = checked_days(context)
-    with warehouse.connect() as connection:
-        exists = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'scoring' and table_name = 'credit_decisions'"
-        ).fetchone()[0]
-        stored = (
-            connection.execute(
-                "select application_id, decision_id, score, outcome, credit_limit "
-                "from scoring.credit_decisions "
-                "where strftime(application_date, '%Y-%m-%d') in (select unnest(?::varchar[]))",
-                [days],
-            ).df()
-            if exists
-            else None
-        )
+    stored = lake.store().read(
+        table_for("scoring/credit_decisions"),
+        days,
+        columns=["application_id", "decision_id", "score", "outcome", "credit_limit"],
+    )
     statuses = ledger.get().application_statuses(days, transaction_counts=False)
     scored = set(statuses.loc[statuses["status"] == SCORED, "application_id"])
-    if stored is None:
-        return dg.AssetCheckResult(
-            passed=not scored,
-            metadata={"stored": 0, "scored_in_ledger": len(scored)},
-        )
     bad_outcome = ~stored["outcome"].isin(OUTCOMES)
     bad_score = ~stored["score"].between(300, 900)
     bad_limit = stored["credit_limit"].fillna(0) < 0

@@ -14,8 +14,10 @@ the value it was handed asks for (:mod:`credit_scoring.lake.handoffs`):
 Updating the ledger after the file is written, with idempotent statements, is what makes a kill
 at any instant safe: whatever the ledger has not recorded is simply done again next run.
 
-On input it reads the requested partitions; an input annotated :class:`ResponsesAwaitingSilver`
-receives only the latest successful response of applications that still need silver.
+On input it reads the requested partitions of any lake table, those dbt writes included (the
+decisions read ``applicant_features`` this way); an input annotated
+:class:`ResponsesAwaitingSilver` receives only the latest successful response of applications
+that still need silver.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 
 from credit_scoring.core.conventions import CREDIT_DATA_TEAM
 from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.lake.catalogue import register_views
 from credit_scoring.lake.handoffs import (
     FetchedResponses,
     ResponsesAwaitingSilver,
@@ -106,6 +109,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
             totals["rows_already_present"] += present
             totals["files_written"] += 1 if written else 0
             totals["bytes"] += written
+        register_views(self.lake, [table], context.log)
         context.add_output_metadata(
             {
                 **totals,

@@ -76,10 +76,11 @@ class LakeStore:
     def read_arrow(
         self, table: LakeTable, days: Iterable[str], columns: list[str] | None = None
     ) -> pa.Table:
-        """:meth:`read` as an Arrow table: for DuckDB, without a pandas copy of every string."""
-        schema = (
-            table.schema if columns is None else pa.schema([table.schema.field(c) for c in columns])
-        )
+        """:meth:`read` as an Arrow table: for DuckDB, without a pandas copy of every string.
+
+        A table dbt writes (no declared schema) is read with its files' own schema; with no
+        file at all it has no columns.
+        """
         tables = []
         for day in days:
             path = self.partition_file(table, day)
@@ -89,9 +90,13 @@ class LakeStore:
                         path.path, filesystem=path.fs, columns=columns, schema=table.schema
                     )
                 )
-        if not tables:
-            return schema.empty_table()
-        return pa.concat_tables(tables)
+        if tables:
+            return pa.concat_tables(tables, promote_options="default")
+        if table.schema is None:
+            return pa.table({})
+        if columns is None:
+            return table.schema.empty_table()
+        return pa.schema([table.schema.field(c) for c in columns]).empty_table()
 
     def sweep_temporaries(self, table: LakeTable, day: str) -> int:
         """Delete temporary files a killed writer left in the partition; returns how many.
@@ -112,7 +117,10 @@ class LakeStore:
 
     def write(self, table: LakeTable, day: str, frame: pd.DataFrame) -> int:
         """Replace the partition's file with ``frame`` atomically; returns bytes written."""
-        arrow = to_arrow(frame, table)
+        return self.write_arrow(table, day, to_arrow(frame, table))
+
+    def write_arrow(self, table: LakeTable, day: str, arrow: pa.Table) -> int:
+        """Replace the partition's file with ``arrow`` atomically; returns bytes written."""
         target = self.partition_file(table, day)
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.is_local:
@@ -131,11 +139,20 @@ class LakeStore:
                 pq.write_table(arrow, handle, compression="zstd")
         return target.stat().st_size
 
+    def has_partitions(self, table: LakeTable) -> bool:
+        """Whether at least one partition file of ``table`` exists (a glob over none fails)."""
+        folder = self.root / table.path
+        return folder.exists() and any(folder.glob(f"application_date=*/{FILE_NAME}"))
+
 
 class LakeResource(dg.ConfigurableResource):
     """Where the Parquet lake lives: a local path, or an fsspec URL (s3://bucket/prefix)."""
 
     root: str = Field(description="Lake root path or URL")
+    catalogue: str | None = Field(
+        default=None,
+        description="A DuckDB file that gets a view over each lake table (local lakes only)",
+    )
 
     def store(self) -> LakeStore:
         return LakeStore(self.root)
@@ -147,6 +164,8 @@ def to_arrow(frame: pd.DataFrame, table: LakeTable) -> pa.Table:
     A frame lacking one of the table's columns is refused; columns the table does not hold are
     not written.
     """
+    if table.schema is None:
+        raise ValueError(f"{table.path}: dbt writes this table; it has no declared schema")
     missing = [name for name in table.schema.names if name not in frame.columns]
     if missing:
         raise ValueError(f"{table.path}: frame lacks column(s) {missing}")

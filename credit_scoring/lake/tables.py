@@ -111,10 +111,50 @@ SILVER_REJECTED_TRANSACTIONS = pa.schema(
 )
 
 
-class LakeTable:
-    """A lake table: where it lives, its schema and its primary key."""
+CREDIT_DECISIONS = pa.schema(
+    [
+        ("application_id", pa.string()),
+        ("application_date", pa.date32()),
+        ("decision_id", pa.string()),
+        ("score", pa.float64()),
+        ("outcome", pa.string()),
+        ("credit_limit", pa.float64()),
+        ("reasons", pa.string()),
+        ("flow_version", pa.string()),
+        ("decision_engine", pa.string()),
+        ("features_hash", pa.string()),
+        ("features", pa.string()),
+        ("requested_at", TS),
+        ("decided_at", TS),
+    ]
+)
 
-    def __init__(self, path: str, schema: pa.Schema, primary_key: tuple[str, ...]) -> None:
+DECISION_STATUS = pa.schema(
+    [
+        ("application_id", pa.string()),
+        ("application_date", pa.date32()),
+        ("status", pa.string()),
+        ("attempts", pa.int64()),
+        ("error_stage", pa.string()),
+        ("error_code", pa.string()),
+        ("error_message", pa.string()),
+        ("decision_id", pa.string()),
+        ("transactions", pa.int64()),
+        ("updated_at", TS),
+    ]
+)
+
+
+class LakeTable:
+    """A lake table: where it lives, its schema and its primary key.
+
+    ``schema=None`` marks a table whose files dbt writes (:data:`DBT_MODEL_TABLES`): their
+    schema is the model's, read from the files themselves.
+    """
+
+    def __init__(
+        self, path: str, schema: pa.Schema | None, primary_key: tuple[str, ...] = ()
+    ) -> None:
         self.path = path
         self.schema = schema
         self.primary_key = primary_key
@@ -132,13 +172,27 @@ TABLES: dict[str, LakeTable] = {
             SILVER_REJECTED_TRANSACTIONS,
             ("application_id", "request_id", "account_id", "feed_position"),
         ),
+        LakeTable("scoring/credit_decisions", CREDIT_DECISIONS, ("application_id",)),
+        LakeTable("scoring/decision_status", DECISION_STATUS, ("application_id",)),
+    )
+}
+
+#: The dbt models whose window dbt exports and Dagster publishes to the lake, one file per
+#: application date (``credit_scoring.analytics.publish``); their asset path is the model name.
+DBT_MODEL_TABLES: dict[str, LakeTable] = {
+    name: LakeTable(name, None)
+    for name in (
+        "int_transactions_categorized",
+        "int_daily_balances",
+        "applicant_features",
+        "decision_monitoring",
     )
 }
 
 
 def table_for(asset_path: str) -> LakeTable:
     try:
-        return TABLES[asset_path]
+        return TABLES.get(asset_path) or DBT_MODEL_TABLES[asset_path]
     except KeyError:
         raise KeyError(
             f"no lake table is declared for asset {asset_path!r}; add it to lake/tables.py"

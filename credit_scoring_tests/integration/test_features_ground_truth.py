@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from credit_scoring_tests.builders.generated import generated_data
-from credit_scoring_tests.dbt_harness import query
+from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import run_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -41,7 +41,9 @@ def features_and_truth(tmp_path_factory, mock_server_module_factory):
         CREDIT_SCORING_APPLICATIONS=str(data / "applications.csv"),
     )
     assert code == 0, output[-4000:]
-    features = query(home, "select * from applicant_features").set_index("application_id")
+    features = query(home, database=CATALOGUE, sql="select * from applicant_features").set_index(
+        "application_id"
+    )
     truth = pd.read_csv(data / "ground_truth.csv").set_index("application_id")
     return features, truth
 

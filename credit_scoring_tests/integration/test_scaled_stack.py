@@ -3,8 +3,9 @@ S3-compatible server, reached only through ``CREDIT_SCORING_LEDGER_URL``,
 ``CREDIT_SCORING_LAKE_URL`` and the standard ``AWS_*`` variables.
 
 The run must end exactly as the embedded run of the same days (SQLite, local lake): the same
-silver and rejected rows, ledger, features and decisions. Every partition of every lake table
-is an object in the bucket, and no lake or ledger file is written under the local home.
+silver and rejected rows, ledger, features and decisions. Every partition of every lake table,
+dbt's models and the decisions included, is an object in the bucket, and no table file
+(Parquet, DuckDB, SQLite) is written under the local home.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import pytest
 import s3fs
 
-from credit_scoring.lake.tables import TABLES
+from credit_scoring.lake.tables import DBT_MODEL_TABLES, TABLES
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.pipeline import (
     assert_same_state,
@@ -51,10 +52,19 @@ def test_the_whole_graph_on_postgresql_and_s3_ends_as_the_embedded_run(
     objects = set(s3fs.S3FileSystem(use_listings_cache=False).find(f"{bucket}/lake"))
     expected = {
         f"{bucket}/lake/{path}/application_date={day}/data.parquet"
-        for path in TABLES
+        for path in [*TABLES, *DBT_MODEL_TABLES]
         for day in days
     }
     assert expected <= objects, sorted(expected - objects)
     assert not (tmp_path / "lake").exists(), "a run wrote the lake to local disk"
     assert not (tmp_path / "ledger.sqlite").exists(), "a run fell back to the SQLite ledger"
+    # no table lives only on this machine: no Parquet, no DuckDB, no SQLite file under the home
+    # (Dagster's own storage aside, which deploy/dagster.yaml puts on PostgreSQL)
+    local_tables = [
+        path.relative_to(tmp_path)
+        for path in tmp_path.rglob("*")
+        if path.suffix in {".parquet", ".duckdb", ".sqlite", ".db"}
+        and "dagster_home" not in path.relative_to(tmp_path).parts
+    ]
+    assert local_tables == [], local_tables
     dispose_engines()

@@ -18,7 +18,7 @@ from credit_scoring.ingestion.applications_source import (
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.conftest import SAMPLE_DATA
-from credit_scoring_tests.dbt_harness import query
+from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
 from devtools.instance import write_dagster_yaml
 
@@ -60,7 +60,7 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     assert errors["error_code"].notna().all()
     assert (errors["error_message"] != "").all()
 
-    decisions = query(tmp_path, "select * from scoring.credit_decisions")
+    decisions = query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
     scored = set(statuses.loc[statuses["status"] == "SCORED", "application_id"])
     assert set(decisions["application_id"]) == scored
     assert decisions["application_id"].is_unique
@@ -70,7 +70,9 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     # a decision asked again can only be one whose answer the mock dropped on the wire
     assert stats["decision_repeats"] <= stats["faults"]["drop"]
     monitoring = query(
-        tmp_path, "select sum(decisions) as d, sum(scored) as s from decision_monitoring"
+        tmp_path,
+        database=CATALOGUE,
+        sql="select sum(decisions) as d, sum(scored) as s from decision_monitoring",
     )
     assert int(monitoring["d"].item()) == int(monitoring["s"].item()) == len(scored)
 
@@ -80,5 +82,7 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     calls = server.stats()["requests"]
     assert calls.get("Authorize", 0) == 0, calls
     assert calls.get("decide", 0) == 0, calls
-    assert len(query(tmp_path, "select * from scoring.credit_decisions")) == len(decisions)
+    assert len(
+        query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
+    ) == len(decisions)
     dispose_engines()

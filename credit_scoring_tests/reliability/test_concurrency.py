@@ -1,14 +1,13 @@
 """Three overlapping backfills: from the CLI at once, and through the run queue and the daemon.
 
 Whatever the interleaving, the promise is the ledger's: each application fetched once and
-decided once, no row twice anywhere, no run failed by a lock (the SQLite ledger, DuckDB's
-single-writer warehouse) — runs wait or retry instead — and the final state is the state of
-one sequential run.
+decided once, no row twice anywhere, no run failed by a lock (the SQLite ledger, the lake's
+partition locks) — runs wait or retry instead — and the final state is the state of one
+sequential run.
 
-How much the runs really overlapped is measured from the runs' own start and end times:
-launched from the CLI, the runs execute concurrently (their steps wait on DuckDB's file lock,
-bounded); through the daemon, the backfills' runs queue on the ``warehouse`` pool and execute
-one at a time, which the test asserts as well.
+How much the runs really overlapped is measured from the runs' own start and end times, and
+asserted: launched from the CLI, and through the daemon's run queue too (no pool holds runs
+back: every table is in the lake, each partition written under its own lock).
 """
 
 from __future__ import annotations
@@ -239,16 +238,17 @@ def test_three_overlapping_backfills_through_the_daemon_queue_and_all_succeed(
     assert statuses == [BulkActionStatus.COMPLETED_SUCCESS] * 3, (statuses, log[-4000:])
     assert runs, "the daemon launched no run"
     assert failed == [], log[-4000:]
-    # every run has steps in the warehouse pool, limited to one run: they queue, one at a time
-    assert most_at_once(run_intervals(dagster_home)) == 1
+    # the queue lets up to four runs go at once, and nothing else holds them back
+    overlap = most_at_once(run_intervals(dagster_home))
+    assert overlap >= 2, f"the daemon's runs never overlapped (at most {overlap} at once)"
 
     check_final_state(
         tmp_path,
         sample_server,
         undisturbed_state,
         reliability_report,
-        f"concurrency: 3 overlapping backfills via the daemon ({len(runs)} runs, queued one at "
-        "a time on the warehouse pool)",
+        f"concurrency: 3 overlapping backfills via the daemon ({len(runs)} runs, up to "
+        f"{overlap} at once)",
         runs_succeeded=statuses.count(BulkActionStatus.COMPLETED_SUCCESS),
     )
     dispose_engines()

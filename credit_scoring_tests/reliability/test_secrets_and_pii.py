@@ -69,6 +69,7 @@ from credit_scoring.ingestion.flinks_client import FlinksClient
 from credit_scoring.ingestion.flinks_errors import FlinksError
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.locks import partition_lock
+from credit_scoring.lake.storage import LakeResource
 from credit_scoring.ledger import Ledger, new_owner_token
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring.ledger.resource import LedgerResource
@@ -640,16 +641,14 @@ def input_context(key: dg.AssetKey) -> dg.InputContext:
     )
 
 
-def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehouse(
+def test_hostile_identifiers_are_stored_literally_by_the_ledger_the_lake_and_the_catalogue(
     tmp_path: Path,
 ) -> None:
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    database = tmp_path / "warehouse.duckdb"
+    catalogue = tmp_path / "warehouse.duckdb"
     ledger = Ledger(ledger_url)
     with ledger.engine.begin() as connection:
         connection.exec_driver_sql("create table x (kept integer)")
-    with duckdb.connect(str(database)) as connection:
-        connection.execute("create table x (kept integer)")
 
     scored, failed, fetch_failed = HOSTILE_IDS[0], HOSTILE_IDS[1], HOSTILE_IDS[2]
     deciding = [scored, failed, *HOSTILE_IDS[3:]]
@@ -695,7 +694,8 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
     ledger.mark_errors(errors, token=token)
 
     io_manager = DecisionStoreIOManager(
-        database=str(database), ledger=LedgerResource(url=ledger_url)
+        lake=LakeResource(root=str(tmp_path / "lake"), catalogue=str(catalogue)),
+        ledger=LedgerResource(url=ledger_url),
     )
     decisions_key = dg.AssetKey(["scoring", "credit_decisions"])
     decided = [app for app in deciding if app != failed]
@@ -709,6 +709,7 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
             "credit_limit": 1000.0,
             "reasons": HOSTILE_TEXT,
             "flow_version": "v1'--",
+            "decision_engine": "taktile.example'--",
             "features_hash": "h",
             "features": '{"note": "' + HOSTILE_TEXT.replace('"', '\\"') + '"}',
             "requested_at": now,
@@ -747,22 +748,25 @@ def test_hostile_identifiers_are_stored_literally_by_the_ledger_and_the_warehous
     assert stored_status.loc[failed, "error_message"] == HOSTILE_TEXT
     assert sorted(stored_status.index) == sorted(HOSTILE_IDS)
 
-    # a column name is spliced as one quoted identifier: a hostile one is an unknown column,
-    # never SQL (unquoted, it would end the column list and start statements of its own)
+    # the files hold the table's declared columns only: a hostile column name is never written
     hostile_column = 'a") select 1; drop table x; --'
-    with (
-        output_context(status_key) as context,
-        pytest.raises(duckdb.BinderException, match="drop table x"),
-    ):
+    with output_context(status_key) as context:
         io_manager.handle_output(context, status_frame.assign(**{hostile_column: 1}))
-    assert sorted(load(status_key).index) == sorted(HOSTILE_IDS), (
-        "the refused write changed nothing"
-    )
+    again = load(status_key)
+    assert sorted(again.index) == sorted(HOSTILE_IDS)
+    assert hostile_column not in again.columns
 
+    # and the catalogue's views read the hostile values back literally
+    with duckdb.connect(str(catalogue), read_only=True) as connection:
+        reasons = connection.execute("select distinct reasons from scoring.credit_decisions")
+        assert reasons.fetchall() == [(HOSTILE_TEXT,)]
+        messages = connection.execute(
+            "select error_message from scoring.decision_status where application_id = ?",
+            [failed],
+        )
+        assert messages.fetchall() == [(HOSTILE_TEXT,)]
     with ledger.engine.begin() as connection:
         assert connection.exec_driver_sql("select count(*) from x").scalar() == 0
-    with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.execute("select count(*) from x").fetchone() == (0,)
     dispose_engines()
 
 

@@ -95,13 +95,6 @@ def test_every_asset_has_a_group_kinds_and_owners():
     assert groups == {"ingestion", "silver", "analytics", "decisioning"}
 
 
-def test_features_carry_the_partition_column_for_the_warehouse_reader():
-    from credit_scoring.definitions import defs
-
-    spec = defs.resolve_asset_graph().get(dg.AssetKey("applicant_features"))
-    assert spec.metadata["partition_expr"] == "application_date"
-
-
 def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch, tmp_path):
     """This environment's dbt is not started just to print its version (once per dbt step)."""
     from importlib.metadata import version

@@ -1,5 +1,5 @@
-"""Exactly-once decisions through `materialize()`, the real mock decision engine over HTTP and a
-real DuckDB: each application asked once, stored once, a killed run's work re-sent once."""
+"""Exactly-once decisions through `materialize()`, the real mock decision engine over HTTP and
+the real lake: each application asked once, stored once, a killed run's work re-sent once."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import threading
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from credit_scoring.core.partitions import daily_partitions
 from credit_scoring.core.settings import load_settings
-from credit_scoring.core.warehouse import connect
 from credit_scoring.decisioning.decision_assets import credit_decisions
-from credit_scoring.decisioning.decision_store import _is_lock_conflict
 from credit_scoring.decisioning.payloads import build_requests
 from credit_scoring.deployment import build_resources
+from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.builders.features import GOOD_FEATURES
@@ -43,7 +44,8 @@ def engine(mock_server, monkeypatch):
 
 @pytest.fixture
 def day_with_features(engine):
-    """Five applications with features in the warehouse and PENDING rows in the ledger."""
+    """Five applications with features in the lake (as dbt publishes them) and PENDING rows in
+    the ledger."""
     settings = load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     rows = [
@@ -51,9 +53,11 @@ def day_with_features(engine):
         for app in APPLICATIONS
     ]
     rows[3]["employer_income_monthly"] = float("nan")
-    with connect(str(settings.warehouse_path)) as connection:
-        connection.register("features", pd.DataFrame(rows).astype({"debt_to_income": "float"}))
-        connection.execute("create table main.applicant_features as select * from features")
+    features = pd.DataFrame(rows).astype({"debt_to_income": "float"})
+    features["application_date"] = features["application_date"].dt.date
+    LakeStore(settings.lake_root).write_arrow(
+        table_for("applicant_features"), DAY, pa.Table.from_pandas(features, preserve_index=False)
+    )
     ledger = Ledger(settings.ledger_url)
     ledger.register_transactions(
         pd.DataFrame(
@@ -66,11 +70,7 @@ def day_with_features(engine):
 
 
 #: Stands in for the dbt model upstream (built by dbt in the integration tests).
-FEATURES_SPEC = dg.AssetSpec(
-    "applicant_features",
-    partitions_def=daily_partitions,
-    metadata={"partition_expr": "application_date"},
-)
+FEATURES_SPEC = dg.AssetSpec("applicant_features", partitions_def=daily_partitions)
 
 
 def materialize_decisions(**config) -> dg.ExecuteInProcessResult:
@@ -86,10 +86,9 @@ def materialize_decisions(**config) -> dg.ExecuteInProcessResult:
 
 
 def stored() -> pd.DataFrame:
-    with connect(str(load_settings().warehouse_path)) as connection:
-        return connection.execute(
-            "select * from scoring.credit_decisions order by application_id"
-        ).df()
+    store = LakeStore(load_settings().lake_root)
+    decisions = store.read(table_for("scoring/credit_decisions"), [DAY])
+    return decisions.sort_values("application_id", ignore_index=True)
 
 
 def expected_decision_id(application_id: str) -> str:
@@ -161,13 +160,7 @@ def test_a_run_killed_between_send_and_store_is_resent_once_with_the_same_decisi
 
 
 def stored_table_exists() -> bool:
-    with connect(str(load_settings().warehouse_path)) as connection:
-        return bool(
-            connection.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'scoring' and table_name = 'credit_decisions'"
-            ).fetchone()[0]
-        )
+    return LakeStore(load_settings().lake_root).exists(table_for("scoring/credit_decisions"), DAY)
 
 
 def test_two_concurrent_runs_decide_each_application_once(day_with_features, engine):
@@ -203,16 +196,3 @@ def test_build_requests_names_what_is_missing():
         ("B", "NO_FEATURES"),
     ]
     assert "history_days" in unsendable[0].error_message
-
-
-def test_a_missing_dataframe_scan_is_retried_like_a_lock_conflict():
-    """DuckDB's transient "pandas_scan does not exist" under concurrent connections is retried;
-    other catalog errors are not."""
-    import duckdb
-
-    missing = duckdb.CatalogException(
-        "Catalog Error: Table Function with name pandas_scan does not exist!"
-    )
-    assert _is_lock_conflict(missing)
-    assert not _is_lock_conflict(duckdb.CatalogException("Table with name nope does not exist"))
-    assert _is_lock_conflict(duckdb.IOException("Could not set lock on file"))

@@ -1,4 +1,4 @@
-"""The local Dagster instance: created once however many runs start together, pools known."""
+"""The local Dagster instance: created once however many runs start together, no pool."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from credit_scoring.core.pools import WAREHOUSE_POOL
 from devtools.instance import write_dagster_yaml
 
 
@@ -28,5 +27,6 @@ def test_runs_starting_together_on_a_fresh_home_all_get_a_working_instance(tmp_p
 
     assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
-    assert limits == {WAREHOUSE_POOL: 1}
+        assert instance.get_runs() == []
+        # every table is in the lake, written under partition locks: nothing holds runs back
+        assert instance.event_log_storage.get_pool_limits() == []
