@@ -4,7 +4,8 @@ Every table the pipeline writes lives in the lake, one Parquet file per applicat
 that any run on any machine reads and writes its own partitions. On the embedded default (a
 local lake) ``$CREDIT_SCORING_HOME/warehouse.duckdb`` names each of them the way analysts know
 them, readable with ``duckdb`` alone: ``main.applicant_features``, ``scoring.credit_decisions``,
-``silver.transactions`` ... Each is a view over the table's files, so it shows new partitions
+``silver.transactions`` ... (not restricted bronze, which holds PII and stays in the lake for
+those allowed to read it). Each is a view over the table's files, so it shows new partitions
 without being touched again: a view is created the first time its table has a file, and only
 then does a run open the catalogue for writing (briefly). A catalogue held open by someone's
 session is not worth failing a run for: the view is then created by a later run.
@@ -69,8 +70,9 @@ class Catalogue:
         self.store = store
 
     def missing(self, tables: Iterable[LakeTable]) -> list[LakeTable]:
-        """Tables with files in the lake but no view yet (reads the catalogue, never waits)."""
-        tables = [t for t in tables if self.store.has_partitions(t)]
+        """Tables with files in the lake but no view yet (reads the catalogue, never waits);
+        restricted tables never get one."""
+        tables = [t for t in tables if not t.restricted and self.store.has_partitions(t)]
         if not tables or not Path(self.database).exists():
             return tables
         try:

@@ -28,6 +28,14 @@ from credit_scoring.lake.tables import LakeTable
 FILE_NAME = "data.parquet"
 LOCAL_PROTOCOLS = ("", "file", "local")
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
+#: Arrow types read as pandas' nullable types, so a missing value does not change the type.
+NULLABLE_TYPES = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
 
 
 class LakeStore:
@@ -69,6 +77,10 @@ class LakeStore:
         of payloads, for readers that only hand them to DuckDB.
         """
         arrow = self.read_arrow(table, days, columns)
+        if table.schema is None:
+            # dbt's models: integers and booleans keep their type when a value is missing (an
+            # integer feature must not become 3.0 because another row lacks it), as DuckDB does
+            return arrow.to_pandas(types_mapper=NULLABLE_TYPES.get)
         if not payloads_in_arrow:
             return arrow.to_pandas()
         return arrow.to_pandas(types_mapper={pa.large_string(): LARGE_TEXT}.get)

@@ -149,22 +149,34 @@ class LakeTable:
     """A lake table: where it lives, its schema and its primary key.
 
     ``schema=None`` marks a table whose files dbt writes (:data:`DBT_MODEL_TABLES`): their
-    schema is the model's, read from the files themselves.
+    schema is the model's, read from the files themselves. ``restricted`` marks a table that
+    holds PII (bronze): it gets no view in the analysts' catalogue.
     """
 
     def __init__(
-        self, path: str, schema: pa.Schema | None, primary_key: tuple[str, ...] = ()
+        self,
+        path: str,
+        schema: pa.Schema | None,
+        primary_key: tuple[str, ...] = (),
+        *,
+        restricted: bool = False,
     ) -> None:
         self.path = path
         self.schema = schema
         self.primary_key = primary_key
+        self.restricted = restricted
 
 
 TABLES: dict[str, LakeTable] = {
     table.path: table
     for table in (
         LakeTable("applications", APPLICATIONS, ("application_id",)),
-        LakeTable("bronze/flinks_accounts_detail", BRONZE_ACCOUNTS_DETAIL, ("response_id",)),
+        LakeTable(
+            "bronze/flinks_accounts_detail",
+            BRONZE_ACCOUNTS_DETAIL,
+            ("response_id",),
+            restricted=True,
+        ),
         LakeTable("silver/accounts", SILVER_ACCOUNTS, ("application_id", "account_id")),
         LakeTable("silver/transactions", SILVER_TRANSACTIONS, ("application_id", "transaction_id")),
         LakeTable(

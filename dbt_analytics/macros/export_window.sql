@@ -7,7 +7,8 @@
   the model stays in dbt's own database only.
 #}
 {% macro export_window() %}
-    {%- set folder = env_var('CREDIT_SCORING_DBT_EXPORT_DIR', '') -%}
+    {#- read when the model runs, never while parsing (the folder is new at every step) -#}
+    {%- set folder = env_var('CREDIT_SCORING_DBT_EXPORT_DIR', '') if execute else '' -%}
     {%- if folder -%}
         copy (
             select * from {{ this }} where {{ in_partition_window('application_date') }}

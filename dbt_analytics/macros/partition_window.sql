@@ -1,10 +1,11 @@
 {#
   The application-date window of a run, [min_date, max_date).
 
-  Dagster passes it in the environment (CREDIT_SCORING_DBT_MIN_DATE, CREDIT_SCORING_DBT_MAX_DATE:
-  unlike --vars, a changed environment variable does not make dbt parse the whole project
-  again); a `--vars '{"min_date": ..., "max_date": ...}'` given by hand wins over them, and with
-  neither a bare `dbt build` builds every day. Every value is validated before it reaches SQL:
+  Dagster passes it in the environment (CREDIT_SCORING_DBT_MIN_DATE, CREDIT_SCORING_DBT_MAX_DATE),
+  read only when models run: unlike --vars, or a variable read while parsing, a new window then
+  makes dbt parse nothing again. A `--vars '{"min_date": ..., "max_date": ...}'` given by hand
+  wins over them, and with neither a bare `dbt build` builds every day. Every value is validated
+  before it reaches SQL:
   a value that is not a real calendar date, or a window that ends before it starts, stops the
   run with a message naming where the value came from.
 #}
@@ -15,6 +16,11 @@
     {%- set every_day = {"min_date": "2000-01-01", "max_date": "2100-01-01"} -%}
     {%- if var(name, none) is not none -%}
         {{- return(("dbt var " ~ name, var(name))) -}}
+    {%- endif -%}
+    {#- read when models run, never while parsing: dbt parses a model again whenever a variable
+        it read while parsing changes, and the window changes with every run -#}
+    {%- if not execute -%}
+        {{- return((env_name, every_day[name])) -}}
     {%- endif -%}
     {{- return((env_name, env_var(env_name, every_day[name]))) -}}
 {% endmacro %}

@@ -1,0 +1,169 @@
+"""dbt's models reach the lake day by day, and the catalogue names every lake table as a view."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from credit_scoring.analytics.publish import day_slices, exported_models, publish
+from credit_scoring.lake import catalogue as catalogue_module
+from credit_scoring.lake.catalogue import Catalogue, view_name
+from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.tables import table_for
+from credit_scoring.ledger import Ledger
+from credit_scoring.ledger.engine import dispose_engines
+
+DAYS = ["2026-10-05", "2026-10-06"]
+
+
+def features(*days: str) -> pa.Table:
+    return pa.table(
+        {
+            "application_id": [f"APP-{i}" for i in range(len(days))],
+            "application_date": pa.array([date.fromisoformat(d) for d in days], pa.date32()),
+            "balance_avg_90d": [100.0 * (i + 1) for i in range(len(days))],
+        }
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    book = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield book
+    dispose_engines()
+
+
+def test_every_day_of_the_window_gets_its_file_and_a_rebuilt_day_keeps_no_stale_rows(
+    tmp_path, ledger
+):
+    store = LakeStore(tmp_path / "lake")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    pq.write_table(features("2026-10-05", "2026-10-05"), exports / "applicant_features.parquet")
+
+    assert publish(store, ledger.engine, exports, DAYS) == {"applicant_features": 2}
+
+    table = table_for("applicant_features")
+    assert len(store.read(table, ["2026-10-05"])) == 2
+    # a day of the window without rows still gets its (empty, typed) file
+    assert store.exists(table, "2026-10-06")
+    assert store.read(table, ["2026-10-06"]).empty
+
+    pq.write_table(features("2026-10-05"), exports / "applicant_features.parquet")
+    publish(store, ledger.engine, exports, DAYS)
+    assert list(store.read(table, DAYS)["application_id"]) == ["APP-0"]
+
+
+def test_a_model_read_back_keeps_integer_features_integer_where_a_value_is_missing(
+    tmp_path, ledger
+):
+    """An integer feature missing for one application (no bank data) stays an integer for the
+    others: sent as 3, never 3.0, so its decision's idempotency key does not change."""
+    store = LakeStore(tmp_path / "lake")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    frame = features(DAYS[0], DAYS[0]).append_column(
+        "nsf_count_90d", pa.array([3, None], pa.int64())
+    )
+    frame = frame.append_column("has_bank_data", pa.array([True, None], pa.bool_()))
+    pq.write_table(frame, exports / "applicant_features.parquet")
+    publish(store, ledger.engine, exports, DAYS)
+
+    read = store.read(table_for("applicant_features"), [DAYS[0]])
+    assert str(read["nsf_count_90d"].dtype) == "Int64"
+    assert read["nsf_count_90d"].iloc[0] == 3
+    assert read["nsf_count_90d"].iloc[1] is pd.NA
+    assert str(read["has_bank_data"].dtype) == "boolean"
+
+
+def test_rows_outside_the_window_and_unknown_models_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"1 exported row\(s\) fall outside"):
+        day_slices(features("2026-10-05", "2026-10-09"), DAYS)
+
+    pq.write_table(features("2026-10-05"), tmp_path / "stg_scratch.parquet")
+    with pytest.raises(ValueError, match="'stg_scratch', which is not a lake table"):
+        exported_models(tmp_path)
+
+
+def test_the_catalogue_has_a_view_per_table_with_files_but_none_for_bronze(tmp_path):
+    store = LakeStore(tmp_path / "lake")
+    database = tmp_path / "warehouse.duckdb"
+    decisions = table_for("scoring/credit_decisions")
+    bronze = table_for("bronze/flinks_accounts_detail")
+    applications = table_for("applications")
+    store.write_arrow(table_for("applicant_features"), DAYS[0], features(DAYS[0]))
+    store.write_arrow(table_for("applicant_features"), DAYS[1], features(DAYS[1]))
+    store.write(bronze, DAYS[0], pd.DataFrame(columns=bronze.schema.names))
+    catalogue = Catalogue(database, store)
+
+    created = catalogue.register([table_for("applicant_features"), decisions, bronze, applications])
+
+    # decisions and applications have no file yet: a view over no file cannot be created
+    assert created == ["main.applicant_features"]
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute("select count(*) from main.applicant_features").fetchone()
+        views = connection.execute("select schema_name, view_name from duckdb_views()").fetchall()
+    assert rows == (2,)
+    assert view_name(bronze) not in views
+    # once made, a view is never made again (no write to the catalogue)
+    assert catalogue.register([table_for("applicant_features")]) == []
+    assert view_name(decisions) == ("scoring", "credit_decisions")
+
+
+def test_a_catalogue_held_by_another_process_is_left_for_a_later_run(tmp_path, monkeypatch):
+    store = LakeStore(tmp_path / "lake")
+    database = tmp_path / "warehouse.duckdb"
+    store.write_arrow(table_for("applicant_features"), DAYS[0], features(DAYS[0]))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, duckdb
+                connection = duckdb.connect({str(database)!r})
+                print("holding", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        monkeypatch.setattr(catalogue_module, "CATALOGUE_WAIT_SECONDS", 1.0)
+        assert Catalogue(database, store).register([table_for("applicant_features")]) is None
+    finally:
+        holder.communicate(input="", timeout=30)
+
+    # the holder is gone: the next run creates the view
+    assert Catalogue(database, store).register([table_for("applicant_features")]) == [
+        "main.applicant_features"
+    ]
+
+
+def test_a_lake_on_object_storage_keeps_no_local_catalogue(tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    remote = LakeStore("s3://bucket/lake")
+    assert Catalogue(database, remote).register([table_for("applicant_features")]) == []
+    assert not database.exists()
+
+
+def test_restricted_tables_are_exactly_bronze():
+    from credit_scoring.lake.tables import DBT_MODEL_TABLES, TABLES
+
+    restricted = [t.path for t in [*TABLES.values(), *DBT_MODEL_TABLES.values()] if t.restricted]
+    assert restricted == ["bronze/flinks_accounts_detail"]
+    assert view_name(table_for("silver/transactions")) == ("silver", "transactions")
+    assert view_name(table_for("applications")) == ("main", "applications")
