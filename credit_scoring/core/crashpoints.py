@@ -28,7 +28,7 @@ POINTS = (
     "decide.claimed",
     "decide.halfway",
     "decide.after_send",
-    "warehouse.stored_before_ledger",
+    "decisions.stored_before_ledger",
 )
 
 

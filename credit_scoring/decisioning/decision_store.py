@@ -107,7 +107,7 @@ class DecisionStoreIOManager(dg.ConfigurableIOManager):
                 rows = merged_day(store, table, day, frame.loc[frame_days == day], mode)
                 store.write(table, day, rows)
             stored.append(rows)
-        crash_point("warehouse.stored_before_ledger")
+        crash_point("decisions.stored_before_ledger")
         marked = 0
         if isinstance(obj, DecisionBatch) and len(frame):
             marked = ledger.mark_scored(

@@ -42,7 +42,7 @@ CRASHES = [
     ("decide.claimed", "decide: claimed, nothing sent"),
     ("decide.halfway", "deciding, mid-stage"),
     ("decide.after_send", "decide -> store boundary"),
-    ("warehouse.stored_before_ledger", "storing decisions, mid-stage"),
+    ("decisions.stored_before_ledger", "storing decisions, mid-stage"),
     ("dbt.midway:dbt_monitoring", "dbt monitoring, mid-build"),
 ]
 
@@ -99,7 +99,7 @@ def test_a_whole_graph_run_killed_anywhere_is_completed_by_the_next_run(
     asked_again = set(resumed["repeated_entities"])
     assert asked_again <= in_flight, asked_again - in_flight
     assert resumed["decision_repeats"] == len(asked_again)
-    if crash_at in ("decide.after_send", "warehouse.stored_before_ledger"):
+    if crash_at in ("decide.after_send", "decisions.stored_before_ledger"):
         # every claimed decision was answered before the kill, none was stored for good
         assert in_flight
         assert asked_again == in_flight
