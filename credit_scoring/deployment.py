@@ -41,7 +41,7 @@ from credit_scoring.decisioning.decision_store import DecisionStoreIOManager
 from credit_scoring.decisioning.taktile_resource import TaktileResource
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.io_manager import LakeIOManager
-from credit_scoring.lake.storage import LakeResource
+from credit_scoring.lake.storage import LakeResource, is_local_url
 from credit_scoring.ledger.resource import LedgerResource
 
 
@@ -104,5 +104,12 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         "lake_io_manager": LakeIOManager(lake=lake, ledger=ledger),
         # decisions are stored day by day and their ledger claim closed once they are
         "decision_store": DecisionStoreIOManager(lake=lake, ledger=ledger),
-        "dbt": CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        # the profile's `s3` target reads the lake through s3fs; its default target (`local`)
+        # needs no s3fs at all, and stays unnamed so that dbt keeps the parse `make manifest`
+        # saved (dbt parses everything again when the --target it is given changes)
+        "dbt": CreditScoringDbtCliResource(
+            project_dir=dbt_project,
+            dbt_executable=DBT_EXECUTABLE,
+            target=None if is_local_url(settings.lake_root) else "s3",
+        ),
     }

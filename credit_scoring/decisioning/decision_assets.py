@@ -14,24 +14,15 @@ from credit_scoring.decisioning.decision_contract import FEATURES_MODEL
 from credit_scoring.decisioning.decision_store import DecisionBatch
 from credit_scoring.decisioning.payloads import build_requests, decision_rows
 from credit_scoring.decisioning.taktile_resource import TaktileResource
+from credit_scoring.lake.tables import DECISION_STATUS
 from credit_scoring.ledger import PENDING, Ledger
 from credit_scoring.ledger.resource import LedgerResource
 
 CREDIT_DECISIONS_KEY = dg.AssetKey(["scoring", "credit_decisions"])
 DECISION_STATUS_KEY = dg.AssetKey(["scoring", "decision_status"])
 FEATURES_KEY = dg.AssetKey([FEATURES_MODEL])
-STATUS_COLUMNS = [
-    "application_id",
-    "application_date",
-    "status",
-    "attempts",
-    "error_stage",
-    "error_code",
-    "error_message",
-    "decision_id",
-    "transactions",
-    "updated_at",
-]
+#: The decision-status snapshot's columns, in the lake table's order.
+STATUS_COLUMNS = DECISION_STATUS.names
 
 
 class DecisionConfig(dg.Config):
@@ -64,7 +55,6 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
         kinds={"python", "parquet"},
         owners=[CREDIT_RISK_TEAM],
         description=description,
-        metadata={"partition_expr": "application_date"},
     )
 
 

@@ -17,22 +17,10 @@ import pandas as pd
 
 from credit_scoring.decisioning.decision_contract import KEY_COLUMNS, REQUIRED_FEATURES
 from credit_scoring.decisioning.taktile_client import Decision, DecisionRequest
+from credit_scoring.lake.tables import CREDIT_DECISIONS
 
-DECISION_COLUMNS = [
-    "application_id",
-    "application_date",
-    "decision_id",
-    "score",
-    "outcome",
-    "credit_limit",
-    "reasons",
-    "flow_version",
-    "decision_engine",
-    "features_hash",
-    "features",
-    "requested_at",
-    "decided_at",
-]
+#: The stored decision's columns, in the lake table's order (one schema, stated in tables.py).
+DECISION_COLUMNS = CREDIT_DECISIONS.names
 OUTCOMES = ("APPROVE", "REVIEW", "DECLINE")
 
 

@@ -31,6 +31,9 @@ from credit_scoring.lake.tables import LakeTable
 CATALOGUE_WAIT_SECONDS = 20.0
 
 _GUARD = threading.Lock()
+#: (catalogue, schema, view) seen present by this process: a view, once created, stays, so a
+#: run checks each table against the catalogue once, not after every output.
+_KNOWN: set[tuple[str, str, str]] = set()
 
 
 def _held_by_another(exc: Exception) -> bool:
@@ -72,7 +75,13 @@ class Catalogue:
     def missing(self, tables: Iterable[LakeTable]) -> list[LakeTable]:
         """Tables with files in the lake but no view yet (reads the catalogue, never waits);
         restricted tables never get one."""
-        tables = [t for t in tables if not t.restricted and self.store.has_partitions(t)]
+        tables = [
+            t
+            for t in tables
+            if not t.restricted
+            and (self.database, *view_name(t)) not in _KNOWN
+            and self.store.has_partitions(t)
+        ]
         if not tables or not Path(self.database).exists():
             return tables
         try:
@@ -84,6 +93,7 @@ class Catalogue:
                 )
         except (duckdb.IOException, duckdb.ConnectionException):
             return tables  # held for writing right now: find out when writing
+        _KNOWN.update((self.database, *view) for view in present)
         return [t for t in tables if view_name(t) not in present]
 
     def register(self, tables: Iterable[LakeTable]) -> list[str] | None:
@@ -113,6 +123,7 @@ class Catalogue:
                         schema = quoted(view_name(table)[0])
                         connection.execute(f"create schema if not exists {schema}")
                         connection.execute(view_sql(self.store, table))
+            _KNOWN.update((self.database, *view_name(t)) for t in to_create)
         except (duckdb.IOException, duckdb.TransactionException) as exc:
             if _held_by_another(exc):
                 return None

@@ -27,6 +27,13 @@ from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
 LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+def is_local_url(root: str | os.PathLike[str]) -> bool:
+    """Whether a lake root is a local path (or ``file://`` URL) rather than object storage."""
+    return get_protocol(str(root)) in LOCAL_PROTOCOLS
+
+
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
@@ -42,10 +49,9 @@ class LakeStore:
     """The lake under one root URL or path."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        protocol = get_protocol(str(root))
         # s3fs remembers directory listings: another process's new partition would stay
         # invisible to this one (exists() answering from a stale listing), so never cache them
-        options = {} if protocol in LOCAL_PROTOCOLS else {"use_listings_cache": False}
+        options = {} if is_local_url(root) else {"use_listings_cache": False}
         self.root = UPath(root, **options)
 
     @property

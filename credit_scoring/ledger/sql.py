@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.dialects import postgresql, sqlite
 
 #: Rows per statement for IN lists and bulk inserts (well under SQLite's variable limit).
@@ -85,6 +84,9 @@ def _copy_insert_ignore(
     The temporary table lives until the transaction ends, so the rows become visible, and
     conflicts are resolved, atomically with the rest of the caller's transaction.
     """
+    # imported here: every Dagster process imports the ledger, only PostgreSQL needs psycopg
+    from psycopg import sql
+
     staging = sql.Identifier(f"staging_{table.name}_{uuid.uuid4().hex[:8]}")
     target = sql.Identifier(table.name)
     names = sql.SQL(", ").join(map(sql.Identifier, columns))

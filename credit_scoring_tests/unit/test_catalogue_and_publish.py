@@ -93,7 +93,7 @@ def test_rows_outside_the_window_and_unknown_models_are_refused(tmp_path):
         exported_models(tmp_path)
 
 
-def test_the_catalogue_has_a_view_per_table_with_files_but_none_for_bronze(tmp_path):
+def test_the_catalogue_has_a_view_per_table_with_files_but_none_for_bronze(tmp_path, monkeypatch):
     store = LakeStore(tmp_path / "lake")
     database = tmp_path / "warehouse.duckdb"
     decisions = table_for("scoring/credit_decisions")
@@ -113,7 +113,14 @@ def test_the_catalogue_has_a_view_per_table_with_files_but_none_for_bronze(tmp_p
         views = connection.execute("select schema_name, view_name from duckdb_views()").fetchall()
     assert rows == (2,)
     assert view_name(bronze) not in views
-    # once made, a view is never made again (no write to the catalogue)
+
+    # once made, a view is never made again, and this process does not even open the catalogue
+    # (nor list the lake) to find out
+    def no_connection(*args, **kwargs):
+        raise AssertionError("the catalogue was opened again for a view it already has")
+
+    monkeypatch.setattr(catalogue_module.duckdb, "connect", no_connection)
+    monkeypatch.setattr(store, "has_partitions", no_connection)
     assert catalogue.register([table_for("applicant_features")]) == []
     assert view_name(decisions) == ("scoring", "credit_decisions")
 

@@ -117,3 +117,25 @@ def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch, tmp
     other = CreditScoringDbtCliResource(project_dir=dbt_project, dbt_executable=str(elsewhere))
     with pytest.raises(AssertionError, match="dbt was started"):
         _ = other._cli_version
+
+
+def test_dbt_reads_an_s3_lake_through_s3fs_and_a_local_lake_without_it(monkeypatch):
+    """The `s3` target is the `local` one plus s3fs (uncached listings); the deployment picks
+    it from the lake's URL, so a local lake never pays for importing s3fs and botocore."""
+    import yaml
+
+    from credit_scoring.analytics.dbt_project import DBT_PROJECT_DIR
+    from credit_scoring.core.settings import LAKE_URL_VAR
+    from credit_scoring.deployment import build_resources
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["dbt_analytics"]
+    local, s3 = profile["outputs"]["local"], profile["outputs"]["s3"]
+    assert profile["target"] == "local"
+    assert "filesystems" not in local
+    assert {key: value for key, value in s3.items() if key != "filesystems"} == local
+    assert s3["filesystems"] == [{"fs": "s3", "use_listings_cache": False}]
+
+    monkeypatch.delenv(LAKE_URL_VAR, raising=False)
+    assert build_resources()["dbt"].target is None  # the profile's default: local
+    monkeypatch.setenv(LAKE_URL_VAR, "s3://lake/credit-scoring")
+    assert build_resources()["dbt"].target == "s3"
