@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from credit_scoring.core.settings import REPO_ROOT
 from credit_scoring.ledger.engine import dispose_engines
@@ -76,13 +78,28 @@ def sample_server() -> Iterator[MockServer]:
 
 
 @pytest.fixture(scope="session")
-def undisturbed_state(sample_server, tmp_path_factory) -> dict:
+def undisturbed_state(sample_server, tmp_path_factory, request) -> dict:
     """The whole graph's state after one undisturbed run over every sample day.
 
     The yardstick of the reliability suite: a disturbed run must end in this state (or in it
-    minus exactly the applications its faults made terminal).
+    minus exactly the applications its faults made terminal). Under pytest-xdist the first
+    worker to need it runs it and the others read its result (the run is deterministic: the
+    same rows and the same decision ids whichever mock server answers), instead of each
+    spending a whole-graph run on the same answer.
     """
-    from credit_scoring.ledger.engine import dispose_engines
+    if not _is_xdist_worker(request.config):
+        return _undisturbed_run(sample_server, tmp_path_factory)
+    # the folder holding every worker's temporary folders: this session's alone
+    shared = tmp_path_factory.getbasetemp().parent / "undisturbed_state.pickle"
+    with FileLock(f"{shared}.lock"):
+        if shared.exists():
+            return pickle.loads(shared.read_bytes())
+        state = _undisturbed_run(sample_server, tmp_path_factory)
+        shared.write_bytes(pickle.dumps(state))
+    return state
+
+
+def _undisturbed_run(sample_server, tmp_path_factory) -> dict:
     from credit_scoring_tests.pipeline import run_pipeline, sample_days, whole_graph_snapshot
 
     days = sample_days()
@@ -141,6 +158,12 @@ def mock_server(mock_server_factory) -> MockServer:
 
 
 # -- the reliability report ------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (in their usual order), so that the test processes share them from the
+    start and no long test begins last, leaving the other processes idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

@@ -46,6 +46,9 @@ def dbt_env() -> dict[str, str]:
     return {**os.environ, HOME_VAR: str(load_settings().home), DATABASE_VAR: IN_MEMORY}
 
 
+#: dbt's own variable for the level of its log file (``dbt.log`` in the step's target folder).
+LOG_LEVEL_FILE_VAR = "DBT_LOG_LEVEL_FILE"
+
 #: The environment variables that carry a run's window ``[min_date, max_date)`` to dbt
 #: (read by ``macros/partition_window.sql``).
 WINDOW_ENV = {"min_date": "CREDIT_SCORING_DBT_MIN_DATE", "max_date": "CREDIT_SCORING_DBT_MAX_DATE"}
@@ -60,8 +63,17 @@ def dbt_environment(window: Mapping[str, str], export_dir: Path | None = None) -
     ``.credit_scoring`` in the repository when unset), the window travels as
     :data:`WINDOW_ENV`, and the folder for the models' exports as :data:`EXPORT_DIR_VAR`. Steps
     of one run process execute one at a time, so nothing else reads the environment meanwhile.
+
+    The step's ``dbt.log`` keeps dbt's info lines (each node, its result, every error) unless
+    ``DBT_LOG_LEVEL_FILE`` asks for more: at dbt's default, debug, it also logs every query and
+    connection, which costs each step most of a second of CPU; the SQL run is in the step's
+    target folder (``run/``) either way.
     """
-    values = {**dbt_env(), **{WINDOW_ENV[name]: value for name, value in window.items()}}
+    values = {
+        **dbt_env(),
+        **{WINDOW_ENV[name]: value for name, value in window.items()},
+        LOG_LEVEL_FILE_VAR: os.environ.get(LOG_LEVEL_FILE_VAR, "info"),
+    }
     if export_dir is not None:
         values[EXPORT_DIR_VAR] = str(export_dir)
     saved = {name: os.environ.get(name) for name in values}

@@ -17,7 +17,8 @@ import pytest
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring_tests.dbt_harness import query, run_dbt, transaction, write_application
 
-pytestmark = pytest.mark.integration
+# one test process runs this module, so its module-scoped run is made once, not once per process
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dbt_features")]
 
 DAY = "2026-04-01"
 CHQ, SAV, CARD = "Chequing:chq", "Savings:sav", "CreditCard:card"

@@ -17,7 +17,12 @@ from credit_scoring_tests.builders.generated import generated_data
 from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import run_pipeline
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# one test process runs this module, so its module-scoped run is made once, not once per process
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("features_ground_truth"),
+]
 
 DAY = date(2026, 9, 14)
 

@@ -55,7 +55,12 @@ from credit_scoring_tests.reliability.corpus import (
 )
 from credit_scoring_tests.reliability.report import ScenarioFigures
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+# one test process runs this module, so its module-scoped run is made once, not once per process
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.reliability,
+    pytest.mark.xdist_group("bad_input"),
+]
 
 RUNNER_ERROR = "python -m devtools.runner: error:"
 REJECT_KEY = ["application_id", "request_id", "account_id", "feed_position"]

@@ -80,7 +80,12 @@ from credit_scoring_tests.pipeline import run_pipeline
 from credit_scoring_tests.reliability.report import ScenarioFigures
 from mock_api.process import MockServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+# one test process runs this module, so its module-scoped run is made once, not once per process
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.reliability,
+    pytest.mark.xdist_group("secrets_and_pii"),
+]
 
 #: Random per session, so no file left by an earlier run can match; ``/+=`` make the URL and
 #: base64 encodings differ from the key itself.

@@ -125,6 +125,23 @@ def test_the_catalogue_has_a_view_per_table_with_files_but_none_for_bronze(tmp_p
     assert view_name(decisions) == ("scoring", "credit_decisions")
 
 
+def test_a_column_a_model_gains_later_shows_in_its_view_without_touching_the_catalogue(tmp_path):
+    store = LakeStore(tmp_path / "lake")
+    database = tmp_path / "warehouse.duckdb"
+    table = table_for("applicant_features")
+    store.write_arrow(table, DAYS[0], features(DAYS[0]))
+    assert Catalogue(database, store).register([table]) == ["main.applicant_features"]
+    # a later day carries a new feature: the view (select * over the files) shows it
+    wider = features(DAYS[1]).append_column("income_stability", pa.array([0.5]))
+    store.write_arrow(table, DAYS[1], wider)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(
+            "select application_date, income_stability from main.applicant_features "
+            "order by application_date"
+        ).fetchall()
+    assert rows == [(date(2026, 10, 5), None), (date(2026, 10, 6), 0.5)]
+
+
 def test_a_catalogue_held_by_another_process_is_left_for_a_later_run(tmp_path, monkeypatch):
     store = LakeStore(tmp_path / "lake")
     database = tmp_path / "warehouse.duckdb"

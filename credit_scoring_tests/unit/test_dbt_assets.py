@@ -38,7 +38,12 @@ def test_the_window_is_in_dbts_environment_only_while_dagster_dbt_starts_it(monk
         assert os.environ[WINDOW_ENV["min_date"]] == "2026-10-05"
         assert os.environ[WINDOW_ENV["max_date"]] == "2026-10-06"
         assert Path(os.environ["CREDIT_SCORING_HOME"]).is_absolute()
+        assert os.environ["DBT_LOG_LEVEL_FILE"] == "info"  # not every query and connection
     assert WINDOW_ENV["min_date"] not in os.environ
+    # an operator who wants dbt's debug log asks for it
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    with dbt_environment({"min_date": "2026-10-05", "max_date": "2026-10-06"}):
+        assert os.environ["DBT_LOG_LEVEL_FILE"] == "debug"
     assert os.environ[WINDOW_ENV["max_date"]] == "left by someone"
 
 
