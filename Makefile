@@ -12,8 +12,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 # Test processes in parallel (pytest-xdist); most tests wait on real servers, dbt and runs.
-# (A third process on two cores measured no faster: 24m17s against 25m00s, within noise, with
-# every test slower under the contention.)
+# (A third process on two cores was measured: no faster within the noise, every test slower.)
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 # The tests' state (homes, lakes, ledgers, Dagster's storage, the test servers' data, dbt's
