@@ -157,13 +157,16 @@ def mock_server(mock_server_factory) -> MockServer:
     return mock_server_factory()
 
 
-# -- the reliability report ------------------------------------------------------------------
+# -- the order of the tests ------------------------------------------------------------------
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first (in their usual order), so that the test processes share them from the
     start and no long test begins last, leaving the other processes idle at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+# -- the reliability report ------------------------------------------------------------------
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

@@ -27,13 +27,6 @@ from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
 LOCAL_PROTOCOLS = ("", "file", "local")
-
-
-def is_local_url(root: str | os.PathLike[str]) -> bool:
-    """Whether a lake root is a local path (or ``file://`` URL) rather than object storage."""
-    return get_protocol(str(root)) in LOCAL_PROTOCOLS
-
-
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
@@ -43,6 +36,11 @@ NULLABLE_TYPES = {
     pa.int64(): pd.Int64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
 }
+
+
+def is_local_url(root: str | os.PathLike[str]) -> bool:
+    """Whether a lake root is a local path (or ``file://`` URL) rather than object storage."""
+    return get_protocol(str(root)) in LOCAL_PROTOCOLS
 
 
 class LakeStore:
