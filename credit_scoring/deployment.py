@@ -11,8 +11,10 @@
   lives there, dbt's models and the decisions included; with a local lake,
   ``$CREDIT_SCORING_HOME/warehouse.duckdb`` is kept as a catalogue of views over it.
 - Executor: ``CREDIT_SCORING_EXECUTOR``: ``in_process`` (default: a run is one process, so a
-  whole-graph run pays Python's and Dagster's start-up once, not once per step) or
-  ``multiprocess`` (steps in parallel processes, at most two at a time).
+  whole-graph run pays Python's and Dagster's start-up once, not once per step),
+  ``multiprocess`` (steps in parallel processes, at most two at a time) or ``celery`` (each
+  step on a Celery worker, ``python -m credit_scoring.worker``; broker and result backend from
+  ``CREDIT_SCORING_CELERY_BROKER_URL`` and ``CREDIT_SCORING_CELERY_BACKEND_URL``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import dagster as dg
 
 from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, dbt_project
 from credit_scoring.analytics.dbt_resource import CreditScoringDbtCliResource
+from credit_scoring.core.celery_settings import load_celery_settings
 from credit_scoring.core.settings import (
     FLINKS_API_KEY_VAR,
     FLINKS_BASE_URL_VAR,
@@ -82,6 +85,11 @@ def build_taktile_resource(endpoints: Endpoints | None = None) -> TaktileResourc
 def build_executor(settings: Settings | None = None) -> dg.ExecutorDefinition:
     """The executor every job of the code location uses, from ``CREDIT_SCORING_EXECUTOR``."""
     settings = settings or load_settings()
+    if settings.executor == "celery":
+        # imported here: only a Celery deployment pays for importing Celery
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(load_celery_settings().executor_config())
     if settings.executor == "multiprocess":
         return dg.multiprocess_executor.configured({"max_concurrent": 2})
     return dg.in_process_executor

@@ -13,6 +13,7 @@ from credit_scoring.core.settings import REPO_ROOT
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.reliability import report
 from devtools.postgres import PostgresServer, start_postgres
+from devtools.redis import RedisServer, start_redis
 from devtools.s3 import S3Server, start_s3
 from mock_api.process import MockServer, start_mock_server
 
@@ -136,6 +137,15 @@ def s3_server() -> Iterator[S3Server]:
     """A real S3-compatible server (moto's) on loopback for this test process; tests take a
     bucket each (``create_bucket``). A server that cannot start fails the tests that need it."""
     server = start_s3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis on loopback (the Celery broker and result backend) for this test process.
+    A server that cannot start fails the tests that need it."""
+    server = start_redis()
     yield server
     server.stop()
 

