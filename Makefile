@@ -3,6 +3,8 @@
 #   make test   run the whole test suite (unit, integration, reliability, browser)
 #   make reliability  the reliability suite alone, with its report table
 #   make dev    start the mock API and the Dagster UI together (Ctrl-C stops both)
+#   make cluster  the whole local cluster: PostgreSQL, S3, Redis, daemon, webserver, code
+#               server and WORKERS=2 Celery workers as plain processes (Ctrl-C stops all)
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -33,12 +35,12 @@ endef
 # pandas from source again, which costs seconds per process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup manifest chromium postgres postgres-server s3-server demo dev test reliability bench bench-ledger bench-scaled profile docs lint format lock clean
+.PHONY: setup manifest chromium postgres postgres-server s3-server cluster bench-cluster demo dev test reliability bench bench-ledger bench-scaled profile docs lint format lock clean
 
 # These targets run against the local mock APIs: say so, or the code location refuses to load
 # without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
 # TAKTILE_BASE_URL).
-demo dev test reliability bench bench-scaled profile: export CREDIT_SCORING_ENV := dev
+demo dev test reliability bench bench-scaled bench-cluster cluster profile: export CREDIT_SCORING_ENV := dev
 
 setup: $(STAMP)
 
@@ -79,6 +81,14 @@ postgres-server: setup postgres
 s3-server: setup
 	$(BIN)/python -m devtools.s3
 
+# The whole cluster on this machine, each piece a plain process in its own directory: the
+# services (PostgreSQL, S3, Redis, the mock APIs), dagster-daemon and the webserver on
+# http://127.0.0.1:$(PORT), the code server, and $(WORKERS) Celery workers. Ctrl-C stops all.
+WORKERS ?= 2
+PORT ?= 3000
+cluster: setup manifest postgres
+	$(BIN)/python -m devtools.cluster --workers $(WORKERS) --port $(PORT)
+
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -110,6 +120,11 @@ bench-ledger: setup postgres
 # One generated day (1,000 applications) through the whole graph: embedded against PostgreSQL + S3.
 bench-scaled: setup manifest postgres
 	$(BIN)/python -m bench.scaled_stack
+
+# A generated 30-day backfill (125 applications a day) through the local cluster, with one and
+# with two Celery workers, in one run; partitions processed twice are counted.
+bench-cluster: setup manifest postgres
+	$(BIN)/python -m bench.cluster_backfill
 
 # Where a whole-graph run of a 500k-transaction day spends its CPU (py-spy), by function.
 profile: setup manifest

@@ -35,6 +35,12 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         "TAKTILE_API_KEY",
         "TAKTILE_BASE_URL",
         "CREDIT_SCORING_START_DATE",
+        # a deployment's own settings in the developer's shell must not reach the tests' runs
+        "CREDIT_SCORING_EXECUTOR",
+        "CREDIT_SCORING_BACKFILL_RUN_DAYS",
+        "CREDIT_SCORING_CELERY_BROKER_URL",
+        "CREDIT_SCORING_CELERY_BACKEND_URL",
+        "CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
     # the tests run against the local mock servers, as `make dev` does: asked for explicitly

@@ -14,16 +14,20 @@ Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from credit_scoring.core.settings import REPO_ROOT
-from devtools.postgres import SUPERUSER, PostgresServer, start_postgres
+from devtools.postgres import SUPERUSER, PostgresServer, free_port, start_postgres
 from devtools.redis import RedisServer, start_redis
 from devtools.s3 import S3Server, start_s3
 from mock_api.process import MockServer, start_mock_server, stop_process_group
@@ -108,8 +112,8 @@ def machine_environment(directory: Path, services: Services, **extra: str) -> di
 
 
 @dataclass
-class Worker:
-    """A running worker: its process (group leader), name, directory and log."""
+class Process:
+    """A running piece of the cluster: its process (group leader), name, directory and log."""
 
     name: str
     directory: Path
@@ -117,7 +121,7 @@ class Worker:
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.log_path = self.directory / "worker.log"
+        self.log_path = self.directory / f"{self.name}.log"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -126,25 +130,95 @@ class Worker:
         stop_process_group(self.process, grace_seconds)
 
 
-def start_worker(
-    directory: Path, services: Services, name: str, *, concurrency: int = 1, **extra: str
-) -> Worker:
-    """``python -m credit_scoring.worker`` in ``directory`` (its working directory too)."""
+def start_process(
+    directory: Path, services: Services, name: str, command: list[str], **extra: str
+) -> Process:
+    """``command`` on its own "machine" ``directory`` (its working directory), logged to
+    ``directory/<name>.log``."""
     directory.mkdir(parents=True, exist_ok=True)
     env = machine_environment(directory, services, **extra)
-    with open(directory / "worker.log", "wb") as log:
+    with open(directory / f"{name}.log", "wb") as log:
         process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "credit_scoring.worker"),
-                *("--name", name, "--concurrency", str(concurrency)),
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=directory,
             env={**env, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
-    return Worker(name=name, directory=directory, process=process)
+    return Process(name=name, directory=directory, process=process)
+
+
+def start_worker(
+    directory: Path, services: Services, name: str, *, concurrency: int = 1, **extra: str
+) -> Process:
+    """``python -m credit_scoring.worker`` taking ``concurrency`` steps at a time."""
+    command = [
+        *(sys.executable, "-m", "credit_scoring.worker"),
+        *("--name", name, "--concurrency", str(concurrency)),
+    ]
+    return start_process(directory, services, name, command, **extra)
+
+
+def _dagster(program: str) -> str:
+    return str(Path(sys.executable).with_name(program))
+
+
+def start_code_server(directory: Path, services: Services, port: int, **extra: str) -> Process:
+    """The code location served over gRPC (``dagster code-server start``); runs launched by
+    the daemon start here, on this machine."""
+    command = [
+        *(_dagster("dagster"), "code-server", "start", "-m", "credit_scoring.definitions"),
+        *("-h", "127.0.0.1", "-p", str(port)),
+    ]
+    return start_process(directory, services, "code-server", command, **extra)
+
+
+def write_workspace(directory: Path, code_server_port: int) -> Path:
+    """A workspace that reaches the code location over gRPC only (no local Python code)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = directory / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        "  - grpc_server:\n"
+        "      host: 127.0.0.1\n"
+        f"      port: {code_server_port}\n"
+        "      location_name: credit_scoring\n",
+        encoding="utf-8",
+    )
+    return workspace
+
+
+def start_daemon(directory: Path, services: Services, workspace: Path, **extra: str) -> Process:
+    command = [_dagster("dagster-daemon"), "run", "-w", str(workspace)]
+    return start_process(directory, services, "daemon", command, **extra)
+
+
+def start_webserver(
+    directory: Path, services: Services, workspace: Path, port: int, **extra: str
+) -> Process:
+    command = [
+        *(_dagster("dagster-webserver"), "-w", str(workspace)),
+        *("-h", "127.0.0.1", "-p", str(port)),
+    ]
+    return start_process(directory, services, "webserver", command, **extra)
+
+
+def wait_for_port(port: int, process: Process, timeout: float = 120.0) -> None:
+    """Until something accepts connections on 127.0.0.1:``port``; fails if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.process.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{process.name} did not listen on {port} within {timeout:.0f} s"
+                ) from None
+            time.sleep(0.2)
 
 
 def start_services(stack: ExitStack, data_dir: Path = REPO_ROOT / "data") -> Services:
@@ -158,3 +232,84 @@ def start_services(stack: ExitStack, data_dir: Path = REPO_ROOT / "data") -> Ser
     mock = start_mock_server(data_dir)
     stack.callback(mock.stop)
     return on_services(postgres, s3, redis, mock)
+
+
+def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
+    """Submit an asset backfill of the whole graph over ``first..last``, as the UI does; the
+    daemon plans its runs with the code location's backfill policy."""
+    import dagster as dg
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from credit_scoring.core.partitions import daily_partitions
+    from credit_scoring.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitions = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        backfill = PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(),
+            asset_graph=graph,
+            partition_names=partitions,
+            asset_selection=list(graph.materializable_asset_keys),
+            backfill_timestamp=time.time(),
+            tags={},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title=f"backfill {first}..{last}",
+            description=None,
+            run_config=None,
+        )
+        instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make cluster``: every piece as a plain process, each in its own directory."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.cluster", description=__doc__)
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (default 2)")
+    parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
+    parser.add_argument(
+        "--backfill-run-days",
+        default="3",
+        help="days per run of a backfill launched from the UI (default 3)",
+    )
+    parser.add_argument("--root", type=Path, help="where each machine's directory goes")
+    args = parser.parse_args(argv)
+    root = args.root or Path(tempfile.mkdtemp(prefix="credit-scoring-cluster-"))
+    extra = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": args.backfill_run_days}
+    with ExitStack() as stack:
+        services = start_services(stack)
+        pieces: list[Process] = []
+        stack.callback(lambda: [piece.stop() for piece in reversed(pieces)])
+        for number in range(1, args.workers + 1):
+            name = f"worker-{number}"
+            pieces.append(start_worker(root / name, services, name))
+        code_port = free_port()
+        pieces.append(start_code_server(root / "code-server", services, code_port, **extra))
+        wait_for_port(code_port, pieces[-1])
+        workspace = write_workspace(root / "control-plane", code_port)
+        pieces.append(start_daemon(root / "control-plane", services, workspace, **extra))
+        pieces.append(start_webserver(root / "control-plane", services, workspace, args.port))
+        wait_for_port(args.port, pieces[-1])
+        print(
+            f"The cluster is up: http://127.0.0.1:{args.port}\n"
+            f"  lake {services.lake_url}; ledger and Dagster on PostgreSQL, port "
+            f"{services.postgres.port}; broker {services.redis.url(0)}\n"
+            f"  each machine's directory and log under {root}:\n"
+            + "".join(f"    {piece.name}: {piece.log_path}\n" for piece in pieces)
+            + "Ctrl-C stops all of it.",
+            flush=True,
+        )
+        try:
+            while all(piece.process.poll() is None for piece in pieces):
+                time.sleep(1)
+            stopped = [piece.name for piece in pieces if piece.process.poll() is not None]
+            print(f"{', '.join(stopped)} stopped: stopping the cluster", flush=True)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

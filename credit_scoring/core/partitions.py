@@ -1,7 +1,14 @@
-"""The one partitioning scheme every partitioned asset shares: the application date (UTC).
+"""The one partitioning scheme every partitioned asset shares: the application date (UTC),
+and how a range of days is split into runs.
 
-Every asset is backfilled as a single run (:data:`SINGLE_RUN`): a 30-day backfill is one run
-whose fixed costs (Python, Dagster, dbt start-up) are paid once, not thirty times.
+By default every asset is backfilled as a single run: a 30-day backfill is one run whose
+fixed costs (Python, Dagster, dbt start-up) are paid once, not thirty times, and
+``dagster asset materialize --partition-range`` (which Dagster allows only for single-run
+assets) runs a range as one run. A deployment whose steps spread over Celery workers sets
+``CREDIT_SCORING_BACKFILL_RUN_DAYS`` on its daemon, webserver and code server instead: a
+backfill launched from the UI or the daemon is then split into runs of that many days, which
+the run queue runs side by side. The steps of a run only follow its partition range, so
+workers and run processes need not agree on this setting.
 """
 
 from __future__ import annotations
@@ -20,8 +27,16 @@ warnings.filterwarnings(
     "ignore", message=r"Parameter `backfill_policy` of function", category=dg.BetaWarning
 )
 
-#: The backfill policy of every partitioned asset: one run for a whole range of days.
-SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+def build_backfill_policy() -> dg.BackfillPolicy:
+    """One run per range, or runs of ``CREDIT_SCORING_BACKFILL_RUN_DAYS`` days."""
+    days = load_settings().backfill_run_days
+    if days is None:
+        return dg.BackfillPolicy.single_run()
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=days)
+
+
+backfill_policy = build_backfill_policy()
 
 
 def build_daily_partitions() -> dg.DailyPartitionsDefinition:

@@ -30,6 +30,8 @@ LEDGER_URL_VAR = "CREDIT_SCORING_LEDGER_URL"
 LAKE_URL_VAR = "CREDIT_SCORING_LAKE_URL"
 EXECUTOR_VAR = "CREDIT_SCORING_EXECUTOR"
 EXECUTORS = ("in_process", "multiprocess", "celery")
+#: Days per run of a backfill the daemon launches; unset: a whole range is one run.
+BACKFILL_RUN_DAYS_VAR = "CREDIT_SCORING_BACKFILL_RUN_DAYS"
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
 TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
 #: ``dev`` says that the local mock APIs are intended; anything else is a real deployment.
@@ -64,6 +66,7 @@ class Settings:
     lake_root: str
     ledger_url: str
     executor: str = "in_process"
+    backfill_run_days: int | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -167,6 +170,18 @@ def parse_executor(raw: str) -> str:
             f"{EXECUTOR_VAR}={raw!r} is not an executor: use one of {', '.join(EXECUTORS)}"
         )
     return raw
+
+
+def parse_backfill_run_days(raw: str | None) -> int | None:
+    """Days per backfill run: a positive whole number, or None (unset: one run per range)."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(
+            f"{BACKFILL_RUN_DAYS_VAR}={raw!r} is not a positive number of days: set it to the "
+            "days one backfill run takes (e.g. 3), or unset it for one run per range"
+        )
+    return int(raw)
 
 
 def parse_timeout(variable: str) -> float:
@@ -276,4 +291,5 @@ def load_settings() -> Settings:
         ),
         start_date=parse_start_date(_read(START_DATE_VAR) or DEFAULT_START_DATE),
         executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
+        backfill_run_days=parse_backfill_run_days(_read(BACKFILL_RUN_DAYS_VAR)),
     )

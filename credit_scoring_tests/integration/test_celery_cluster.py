@@ -1,39 +1,53 @@
-"""The whole graph on a local cluster: steps on two Celery workers that share nothing but the
-services (PostgreSQL, S3, Redis), each in its own directory with its own empty home.
+"""The whole graph on a local cluster of "machines" that share nothing but the services
+(PostgreSQL, S3, Redis): a control plane (dagster-daemon, on Dagster's PostgreSQL storage),
+the code location served over gRPC by ``dagster code-server start``, and two Celery workers,
+each in its own directory with its own empty home.
 
-Three days launched at once as three runs (``dagster asset materialize`` with
-``CREDIT_SCORING_EXECUTOR=celery``, as a backfill's runs are) must end exactly as the embedded
-run of the same days, with every application fetched and decided once, steps spread over
-both workers, and no table file written under any worker's home: whatever a step writes, it
-writes to the lake on S3 and the ledger on PostgreSQL.
+A three-day backfill, submitted as the UI submits one, is split by the code location's
+backfill policy (``CREDIT_SCORING_BACKFILL_RUN_DAYS=1``) into three runs that the daemon
+launches through the run queue; every step of every run executes on a worker. The result must
+equal the embedded run of the same days, with every application fetched and decided once,
+steps on both workers, every partition an object in the bucket, and no table file written on
+any machine's disk.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import s3fs
 
+from credit_scoring.lake.tables import DBT_MODEL_TABLES, TABLES
 from credit_scoring.ledger.engine import dispose_engines
 from credit_scoring_tests.pipeline import (
     assert_same_state,
-    dagster_materialize,
     lost_and_duplicated,
     sample_days,
     whole_graph_snapshot,
 )
 from credit_scoring_tests.reliability.test_concurrency import application_count
-from devtools.cluster import Worker, machine_environment, on_services, start_worker
-from mock_api.process import stop_process_group
+from devtools.cluster import (
+    Process,
+    on_services,
+    start_code_server,
+    start_daemon,
+    start_worker,
+    submit_asset_backfill,
+    wait_for_port,
+    write_workspace,
+)
+from devtools.postgres import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Celery's INFO line for a step a worker finished (``celery.app.trace``).
 FINISHED = re.compile(r"Task execute_plan\[[0-9a-f-]+\] succeeded")
 TABLE_SUFFIXES = {".parquet", ".duckdb", ".sqlite", ".db"}
+DONE = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 def local_tables(directory: Path) -> list[Path]:
@@ -41,44 +55,42 @@ def local_tables(directory: Path) -> list[Path]:
 
 
 @pytest.mark.timeout(1500)
-def test_three_days_as_three_runs_on_two_celery_workers_end_as_the_embedded_run(
+def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the_embedded_run(
     mock_server, undisturbed_state, postgres_server, s3_server, redis_server, tmp_path, monkeypatch
 ):
     services = on_services(postgres_server, s3_server, redis_server, mock_server)
-    for name, value in s3_server.environment().items():
-        monkeypatch.setenv(name, value)
+    for name, value in services.environment().items():
+        if name.startswith(("AWS_", "DAGSTER_POSTGRES_")):
+            monkeypatch.setenv(name, value)
     days = sample_days()
-    workers: list[Worker] = []
-    runs: list[subprocess.Popen] = []
+    split = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": "1"}
+    pieces: list[Process] = []
     try:
-        workers = [start_worker(tmp_path / name, services, name) for name in ("w1", "w2")]
-        launcher = tmp_path / "launcher"
-        env = machine_environment(launcher, services)
-        for day in days:
-            log = open(launcher / f"run-{day}.log", "wb")  # noqa: SIM115 - closed below
-            runs.append(
-                subprocess.Popen(
-                    dagster_materialize("*", "--partition", day),
-                    env=env,
-                    cwd=launcher,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-            log.close()
-        deadline = time.monotonic() + 1200
-        while any(run.poll() is None for run in runs) and time.monotonic() < deadline:
-            assert all(w.process.poll() is None for w in workers), "a worker exited"
-            time.sleep(1)
-        for day, run in zip(days, runs, strict=True):
-            output = (launcher / f"run-{day}.log").read_text(errors="replace")
-            assert run.poll() == 0, f"the run of {day} failed:\n{output[-4000:]}"
+        pieces += [start_worker(tmp_path / name, services, name) for name in ("w1", "w2")]
+        port = free_port()
+        pieces.append(start_code_server(tmp_path / "code-server", services, port, **split))
+        wait_for_port(port, pieces[-1])
+        control = tmp_path / "control-plane"
+        pieces.append(start_daemon(control, services, write_workspace(control, port), **split))
+        dagster_home = control / "dagster_home"
+        backfill_id = submit_asset_backfill(dagster_home, days[0], days[-1])
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            deadline = time.monotonic() + 1200
+            while instance.get_backfill(backfill_id).status.value not in DONE:
+                assert time.monotonic() < deadline, "the backfill did not finish"
+                for piece in pieces:
+                    assert piece.process.poll() is None, f"{piece.name} exited:\n{piece.log()}"
+                time.sleep(2)
+            status = instance.get_backfill(backfill_id).status.value
+            runs = instance.get_runs()
     finally:
-        for run in runs:
-            stop_process_group(run)
-        for worker in workers:
-            worker.stop()
+        for piece in reversed(pieces):
+            piece.stop()
+    logs = "\n".join(piece.log()[-3000:] for piece in pieces)
+    assert status == "COMPLETED_SUCCESS", logs
+    # one run per day, all through the queue, all succeeded
+    assert len(runs) == len(days), [run.tags for run in runs]
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
 
     state = whole_graph_snapshot(tmp_path, days, services.ledger_url, services.lake_url)
     assert lost_and_duplicated(state, undisturbed_state) == (0, 0)
@@ -87,10 +99,18 @@ def test_three_days_as_three_runs_on_two_celery_workers_end_as_the_embedded_run(
     assert stats["requests"]["Authorize"] == application_count()
     assert stats["decisions"] == application_count()
     assert stats["decision_repeats"] == 0
-    # the steps spread over both workers, which wrote no table to their own disks
+    # the steps spread over both workers
+    workers = pieces[:2]
     finished = {worker.name: len(FINISHED.findall(worker.log())) for worker in workers}
     assert all(count >= 1 for count in finished.values()), finished
-    for worker in workers:
-        assert local_tables(worker.directory) == [], worker.name
-    assert local_tables(launcher) == []
+    # every partition of every table is an object in the bucket; no machine wrote a table
+    objects = set(s3fs.S3FileSystem(use_listings_cache=False).find(services.bucket))
+    expected = {
+        f"{services.bucket}/lake/{path}/application_date={day}/data.parquet"
+        for path in [*TABLES, *DBT_MODEL_TABLES]
+        for day in days
+    }
+    assert expected <= objects, sorted(expected - objects)
+    for piece in pieces:
+        assert local_tables(piece.directory) == [], piece.name
     dispose_engines()

@@ -35,6 +35,7 @@ from credit_scoring_tests.pipeline import (
     whole_graph_snapshot,
 )
 from credit_scoring_tests.reliability.report import ScenarioFigures
+from devtools.cluster import submit_asset_backfill
 from devtools.instance import write_dagster_yaml
 from mock_api.process import stop_process_group
 
@@ -165,35 +166,6 @@ def test_three_overlapping_cli_backfills_at_once_end_as_one_sequential_run(
     if ledger == "postgresql":
         assert not (tmp_path / "ledger.sqlite").exists(), "a run fell back to the SQLite ledger"
     dispose_engines()
-
-
-def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
-    """Submit an asset backfill of the whole graph over ``first..last``, as the UI does."""
-    import dagster as dg
-    from dagster._core.execution.backfill import PartitionBackfill
-    from dagster._core.utils import make_new_backfill_id
-
-    from credit_scoring.core.partitions import daily_partitions
-    from credit_scoring.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
-    partitions = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
-    backfill = PartitionBackfill.from_asset_partitions(
-        backfill_id=make_new_backfill_id(),
-        asset_graph=graph,
-        partition_names=partitions,
-        asset_selection=list(graph.materializable_asset_keys),
-        backfill_timestamp=time.time(),
-        tags={},
-        dynamic_partitions_store=instance,
-        all_partitions=False,
-        title=f"overlapping backfill {first}..{last}",
-        description=None,
-        run_config=None,
-    )
-    instance.add_backfill(backfill)
-    return backfill.backfill_id
 
 
 @pytest.mark.timeout(HANG_GUARD_SECONDS)

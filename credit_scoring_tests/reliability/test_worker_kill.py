@@ -39,7 +39,7 @@ from credit_scoring_tests.pipeline import (
 )
 from credit_scoring_tests.reliability.report import ScenarioFigures
 from credit_scoring_tests.reliability.test_concurrency import application_count
-from devtools.cluster import Worker, machine_environment, on_services, start_worker
+from devtools.cluster import Process, machine_environment, on_services, start_worker
 from mock_api.process import stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
@@ -57,7 +57,7 @@ KILLS = {
 VISIBILITY_TIMEOUT = "45"
 
 
-def started_steps(worker: Worker) -> list[tuple[int, str]]:
+def started_steps(worker: Process) -> list[tuple[int, str]]:
     return [(int(pid), step) for pid, step in STEP_START.findall(worker.log())]
 
 

@@ -155,6 +155,8 @@ def test_a_customer_id_that_is_not_one_path_segment_is_refused(monkeypatch):
         ("CREDIT_SCORING_LEDGER_URL", "mysql://u:secret@db/ledger", "sqlite or postgresql"),
         ("CREDIT_SCORING_APPLICATIONS", "/no/such/applications.csv", "does not exist"),
         ("CREDIT_SCORING_EXECUTOR", "kubernetes", "is not an executor"),
+        ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "0", "is not a positive number of days"),
+        ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "three", "is not a positive number of days"),
     ],
 )
 def test_more_invalid_values_fail_at_load_with_the_variable_name(
@@ -194,3 +196,28 @@ def test_the_runner_refuses_days_outside_the_partitions(first, last, message):
     with pytest.raises(ValueError, match=message):
         check_partitions(first, last, date(2020, 1, 1), date(2026, 11, 25))
     check_partitions("2020-01-01", "2026-11-25", date(2020, 1, 1), date(2026, 11, 25))
+
+
+def test_backfills_are_one_run_per_range_unless_the_deployment_asks_for_runs_of_n_days(
+    monkeypatch,
+):
+    from credit_scoring.core.partitions import build_backfill_policy
+
+    monkeypatch.delenv("CREDIT_SCORING_BACKFILL_RUN_DAYS", raising=False)
+    # the default: `dagster asset materialize --partition-range` accepts single-run assets only
+    assert build_backfill_policy() == dg.BackfillPolicy.single_run()
+    monkeypatch.setenv("CREDIT_SCORING_BACKFILL_RUN_DAYS", "3")
+    assert build_backfill_policy() == dg.BackfillPolicy.multi_run(max_partitions_per_run=3)
+
+
+def test_every_partitioned_asset_follows_the_one_backfill_policy():
+    from credit_scoring.core.partitions import backfill_policy
+    from credit_scoring.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    policies = {
+        graph.get(key).backfill_policy
+        for key in graph.materializable_asset_keys
+        if graph.get(key).is_partitioned
+    }
+    assert policies == {backfill_policy}
