@@ -35,7 +35,7 @@ endef
 # pandas from source again, which costs seconds per process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup manifest chromium postgres postgres-server s3-server cluster bench-cluster demo dev test reliability bench bench-ledger bench-scaled profile docs lint format lock clean
+.PHONY: setup manifest chromium postgres postgres-server s3-server cluster bench-cluster image-check demo dev test reliability bench bench-ledger bench-scaled profile docs lint format lock clean
 
 # These targets run against the local mock APIs: say so, or the code location refuses to load
 # without real Flinks and Taktile endpoints (FLINKS_BASE_URL, FLINKS_CUSTOMER_ID,
@@ -139,11 +139,24 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Regenerate requirements.lock after changing dependencies in pyproject.toml.
+# Regenerate the lock files after changing dependencies in pyproject.toml: requirements.lock
+# (everything: the code location, the mock, tests, benchmarks) and deploy/requirements.lock (the
+# code location alone, for the image).
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra mock --extra dev --extra bench --python-version 3.11 \
 		--generate-hashes \
 		--quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes \
+		--quiet -o deploy/requirements.lock
+
+# The image's build commands (deploy/build.sh, as deploy/Dockerfile runs them) in a fresh venv,
+# then `dg check defs`-style loading of the code location from it.
+IMAGE_CHECK_VENV ?= /tmp/credit-scoring-image-check
+image-check: setup
+	rm -rf $(IMAGE_CHECK_VENV)
+	PYTHON=$(PYTHON) deploy/build.sh $(IMAGE_CHECK_VENV)
+	CREDIT_SCORING_ENV=dev CREDIT_SCORING_HOME=$(IMAGE_CHECK_VENV)/home \
+		$(IMAGE_CHECK_VENV)/bin/dagster definitions validate -m credit_scoring.definitions
 
 clean:
 	rm -rf $(VENV) .credit_scoring .pytest_cache .ruff_cache dbt_analytics/target dbt_analytics/logs

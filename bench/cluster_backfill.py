@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     transactions = generate_cached(data, applications, args.days, start)
     print(f"{applications} applications, {transactions:,} transactions", flush=True)
     extra = {
-        "CREDIT_SCORING_APPLICATIONS": str(data / "applications.csv"),
         "CREDIT_SCORING_BACKFILL_RUN_DAYS": args.run_days,
         "CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT": "3600",
     }
-    os.environ.update({k: v for k, v in extra.items() if k == "CREDIT_SCORING_APPLICATIONS"})
+    # this process submits the backfill: it loads the code location, on the same data
+    os.environ["CREDIT_SCORING_APPLICATIONS"] = str(data / "applications.csv")
     os.environ["CREDIT_SCORING_ENV"] = "dev"
     results = []
     with ExitStack() as stack:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         mock = start_mock_server(data, args=("--threads", str(CONCURRENCY)))
         stack.callback(mock.stop)
         for workers in [int(n) for n in args.workers.split(",")]:
-            services = on_services(postgres, s3, redis, mock)
+            services = on_services(postgres, s3, redis, mock, data / "applications.csv")
             mock.reset_stats()
             figures = backfill_once(
                 args.scratch / f"workers-{workers}",

@@ -14,7 +14,9 @@
   whole-graph run pays Python's and Dagster's start-up once, not once per step),
   ``multiprocess`` (steps in parallel processes, at most two at a time) or ``celery`` (each
   step on a Celery worker, ``python -m credit_scoring.worker``; broker and result backend from
-  ``CREDIT_SCORING_CELERY_BROKER_URL`` and ``CREDIT_SCORING_CELERY_BACKEND_URL``).
+  ``CREDIT_SCORING_CELERY_BROKER_URL`` and ``CREDIT_SCORING_CELERY_BACKEND_URL``) or ``k8s``
+  (each step a Kubernetes Job started from the run's pod, with its image, ConfigMaps and
+  Secrets: ``deploy/helm/values.yaml``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import dagster as dg
 from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, dbt_project
 from credit_scoring.analytics.dbt_resource import CreditScoringDbtCliResource
 from credit_scoring.core.celery_settings import load_celery_settings
+from credit_scoring.core.locations import is_local_url
 from credit_scoring.core.settings import (
     FLINKS_API_KEY_VAR,
     FLINKS_BASE_URL_VAR,
@@ -44,7 +47,7 @@ from credit_scoring.decisioning.decision_store import DecisionStoreIOManager
 from credit_scoring.decisioning.taktile_resource import TaktileResource
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.io_manager import LakeIOManager
-from credit_scoring.lake.storage import LakeResource, is_local_url
+from credit_scoring.lake.storage import LakeResource
 from credit_scoring.ledger.resource import LedgerResource
 
 
@@ -82,9 +85,19 @@ def build_taktile_resource(endpoints: Endpoints | None = None) -> TaktileResourc
     )
 
 
+#: dagster-k8s's ``k8s_job_executor``: the rest (image, namespace, ConfigMaps, Secrets,
+#: resources) comes from the run launcher's configuration in the Helm values.
+K8S_EXECUTOR_CONFIG = {"max_concurrent": 4}
+
+
 def build_executor(settings: Settings | None = None) -> dg.ExecutorDefinition:
     """The executor every job of the code location uses, from ``CREDIT_SCORING_EXECUTOR``."""
     settings = settings or load_settings()
+    if settings.executor == "k8s":
+        # imported here, as Celery is: only a Kubernetes deployment imports its client
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor.configured(K8S_EXECUTOR_CONFIG)
     if settings.executor == "celery":
         # imported here: only a Celery deployment pays for importing Celery
         from dagster_celery import celery_executor

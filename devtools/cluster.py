@@ -46,6 +46,8 @@ class Services:
     ledger_database: str
     dagster_database: str
     bucket: str
+    #: The applications CSV, as an object in the bucket: no machine reads a local copy.
+    applications_url: str
 
     @property
     def lake_url(self) -> str:
@@ -64,6 +66,7 @@ class Services:
             "CREDIT_SCORING_CELERY_BACKEND_URL": self.redis.url(1),
             "CREDIT_SCORING_LEDGER_URL": self.ledger_url,
             "CREDIT_SCORING_LAKE_URL": self.lake_url,
+            "CREDIT_SCORING_APPLICATIONS": self.applications_url,
             "FLINKS_BASE_URL": self.mock.base_url,
             "TAKTILE_BASE_URL": self.mock.base_url,
             "DAGSTER_POSTGRES_HOST": "127.0.0.1",
@@ -77,9 +80,15 @@ class Services:
 
 
 def on_services(
-    postgres: PostgresServer, s3: S3Server, redis: RedisServer, mock: MockServer
+    postgres: PostgresServer,
+    s3: S3Server,
+    redis: RedisServer,
+    mock: MockServer,
+    applications: Path = REPO_ROOT / "data" / "applications.csv",
 ) -> Services:
-    """A fresh ledger database, Dagster database and lake bucket on running servers."""
+    """A fresh ledger database, Dagster database and lake bucket on running servers, with the
+    ``applications`` CSV copied into the bucket."""
+    bucket = s3.create_bucket()
     return Services(
         postgres=postgres,
         s3=s3,
@@ -87,7 +96,8 @@ def on_services(
         mock=mock,
         ledger_database=postgres.create_database("ledger"),
         dagster_database=postgres.create_database("dagster"),
-        bucket=s3.create_bucket(),
+        bucket=bucket,
+        applications_url=s3.put_object(bucket, "applications.csv", applications.read_bytes()),
     )
 
 
@@ -231,7 +241,7 @@ def start_services(stack: ExitStack, data_dir: Path = REPO_ROOT / "data") -> Ser
     stack.callback(redis.stop)
     mock = start_mock_server(data_dir)
     stack.callback(mock.stop)
-    return on_services(postgres, s3, redis, mock)
+    return on_services(postgres, s3, redis, mock, data_dir / "applications.csv")
 
 
 def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:

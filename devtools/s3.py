@@ -56,6 +56,13 @@ class S3Server:
             raise S3Unavailable(f"creating bucket {name}: HTTP {response.status_code}")
         return name
 
+    def put_object(self, bucket: str, key: str, body: bytes) -> str:
+        """Store ``body`` at ``s3://bucket/key``; returns that URL."""
+        response = httpx.put(f"{self.endpoint}/{bucket}/{key}", content=body, timeout=60)
+        if response.status_code != 200:
+            raise S3Unavailable(f"putting s3://{bucket}/{key}: HTTP {response.status_code}")
+        return f"s3://{bucket}/{key}"
+
     def stop(self, grace_seconds: float = 10.0) -> None:
         stop_process_group(self.process, grace_seconds)
 

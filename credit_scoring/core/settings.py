@@ -14,6 +14,9 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
+from upath import UPath
+
+from credit_scoring.core.locations import is_local_url, upath
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +32,7 @@ TAKTILE_FLOW_SLUG_VAR = "TAKTILE_FLOW_SLUG"
 LEDGER_URL_VAR = "CREDIT_SCORING_LEDGER_URL"
 LAKE_URL_VAR = "CREDIT_SCORING_LAKE_URL"
 EXECUTOR_VAR = "CREDIT_SCORING_EXECUTOR"
-EXECUTORS = ("in_process", "multiprocess", "celery")
+EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 #: Days per run of a backfill the daemon launches; unset: a whole range is one run.
 BACKFILL_RUN_DAYS_VAR = "CREDIT_SCORING_BACKFILL_RUN_DAYS"
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
@@ -61,7 +64,8 @@ class Settings:
     """The validated deployment settings."""
 
     home: Path
-    applications_path: Path
+    #: A local file, or an object (``s3://bucket/applications.csv``) every machine can read.
+    applications_path: Path | UPath
     start_date: date
     lake_root: str
     ledger_url: str
@@ -163,8 +167,9 @@ def check_applications_path(path: Path, explicit: bool, variable: str = APPLICAT
 
 
 def parse_executor(raw: str) -> str:
-    """``in_process`` (one process per run: the cheapest on one machine), ``multiprocess``, or
-    ``celery`` (each step on a Celery worker: :mod:`credit_scoring.core.celery_settings`)."""
+    """``in_process`` (one process per run: the cheapest on one machine), ``multiprocess``,
+    ``celery`` (each step on a Celery worker: :mod:`credit_scoring.core.celery_settings`) or
+    ``k8s`` (each step a Kubernetes Job, ``deploy/helm/values.yaml``)."""
     if raw not in EXECUTORS:
         raise SettingsError(
             f"{EXECUTOR_VAR}={raw!r} is not an executor: use one of {', '.join(EXECUTORS)}"
@@ -274,11 +279,18 @@ def load_settings() -> Settings:
     if not home.is_absolute():
         home = (Path.cwd() / home).resolve()
     applications_raw = _read(APPLICATIONS_VAR)
-    applications_path = (
-        Path(applications_raw).expanduser()
-        if applications_raw
-        else REPO_ROOT / "data" / "applications.csv"
-    )
+    applications_path: Path | UPath
+    if applications_raw and not is_local_url(applications_raw):
+        # read by the run that needs it; checking an object at every import would cost each
+        # process a round trip to the store
+        applications_path = upath(applications_raw)
+    else:
+        applications_path = check_applications_path(
+            Path(applications_raw).expanduser()
+            if applications_raw
+            else REPO_ROOT / "data" / "applications.csv",
+            explicit=applications_raw is not None,
+        )
     ledger_raw = _read(LEDGER_URL_VAR)
     return Settings(
         home=check_home(home),
@@ -286,9 +298,7 @@ def load_settings() -> Settings:
         ledger_url=parse_ledger_url(ledger_raw)
         if ledger_raw
         else f"sqlite:///{home / 'ledger.sqlite'}",
-        applications_path=check_applications_path(
-            applications_path, explicit=applications_raw is not None
-        ),
+        applications_path=applications_path,
         start_date=parse_start_date(_read(START_DATE_VAR) or DEFAULT_START_DATE),
         executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
         backfill_run_days=parse_backfill_run_days(_read(BACKFILL_RUN_DAYS_VAR)),

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+from upath import UPath
 
 REQUIRED_COLUMNS = ("application_id", "login_id", "applied_at", "requested_amount")
 APPLICATION_COLUMNS = [
@@ -32,16 +33,19 @@ class ApplicationsSourceError(ValueError):
     """The applications file itself is unusable (missing, or missing required columns)."""
 
 
-def read_applications_csv(path: Path) -> pd.DataFrame:
-    """Read the raw CSV as strings, keeping the 1-based source row for every rejection."""
+def read_applications_csv(path: Path | UPath) -> pd.DataFrame:
+    """Read the raw CSV as strings, keeping the 1-based source row for every rejection.
+
+    ``path`` is a local file or an object in a store (``UPath``, e.g. on S3)."""
     if not path.exists():
         raise ApplicationsSourceError(
             f"applications file {str(path)!r} does not exist: set CREDIT_SCORING_APPLICATIONS "
             "to the CSV listing application_id,login_id,applied_at,requested_amount"
         )
-    raw = pd.read_csv(
-        path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-    )
+    with path.open("rb") as handle:
+        raw = pd.read_csv(
+            handle, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
     missing = [column for column in REQUIRED_COLUMNS if column not in raw.columns]
     if missing:
         raise ApplicationsSourceError(

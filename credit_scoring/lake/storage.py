@@ -18,15 +18,14 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec.utils import get_protocol
 from pydantic import Field
 from upath import UPath
 
 from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.core.locations import LOCAL_PROTOCOLS, upath
 from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
-LOCAL_PROTOCOLS = ("", "file", "local")
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
@@ -38,19 +37,11 @@ NULLABLE_TYPES = {
 }
 
 
-def is_local_url(root: str | os.PathLike[str]) -> bool:
-    """Whether a lake root is a local path (or ``file://`` URL) rather than object storage."""
-    return get_protocol(str(root)) in LOCAL_PROTOCOLS
-
-
 class LakeStore:
     """The lake under one root URL or path."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        # s3fs remembers directory listings: another process's new partition would stay
-        # invisible to this one (exists() answering from a stale listing), so never cache them
-        options = {} if is_local_url(root) else {"use_listings_cache": False}
-        self.root = UPath(root, **options)
+        self.root = upath(root)
 
     @property
     def is_local(self) -> bool:

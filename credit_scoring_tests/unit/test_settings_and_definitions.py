@@ -221,3 +221,26 @@ def test_every_partitioned_asset_follows_the_one_backfill_policy():
         if graph.get(key).is_partitioned
     }
     assert policies == {backfill_policy}
+
+
+def test_an_applications_csv_in_a_store_is_read_where_needed_not_checked_at_load(monkeypatch):
+    # every machine of a cluster reads the same object; none needs a local copy
+    monkeypatch.setenv("CREDIT_SCORING_APPLICATIONS", "s3://intake/daily/applications.csv")
+    path = load_settings().applications_path
+    assert path.protocol == "s3"
+    assert str(path) == "s3://intake/daily/applications.csv"
+    # a local path is still checked at load, naming the variable
+    monkeypatch.setenv("CREDIT_SCORING_APPLICATIONS", "file:///no/such/applications.csv")
+    with pytest.raises(SettingsError, match="CREDIT_SCORING_APPLICATIONS"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("location", "local"),
+    [("/var/lake", True), ("file:///var/lake", True), ("s3://bucket/lake", False)],
+)
+def test_a_location_is_local_or_in_a_store(location, local):
+    from credit_scoring.core.locations import is_local_url, upath
+
+    assert is_local_url(location) is local
+    assert (upath(location).protocol in ("", "file", "local")) is local

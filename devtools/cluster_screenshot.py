@@ -1,0 +1,117 @@
+"""The README's picture of the cluster: one run launched through the queue, its steps on two
+Celery workers, as the Dagster UI shows it.
+
+    python -m devtools.cluster_screenshot [--out docs/images/cluster-run.png]
+
+Starts the cluster (:mod:`devtools.cluster`), launches the whole graph for the sample's first
+day with ``dagster job launch`` (the daemon takes it from the queue), waits for it, and
+photographs the run's event log filtered to the events that say which worker ran each step.
+Everything it started is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import dagster as dg
+
+from credit_scoring.core.settings import REPO_ROOT
+from devtools.cluster import (
+    Process,
+    machine_environment,
+    start_code_server,
+    start_daemon,
+    start_services,
+    start_webserver,
+    start_worker,
+    wait_for_port,
+    write_workspace,
+)
+from devtools.postgres import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+DAY = "2026-10-05"
+
+
+def launch(control: Path, services, workspace: Path) -> None:
+    """``dagster job launch``, as an operator types it: the run waits in the queue."""
+    command = [
+        *(str(Path(sys.executable).with_name("dagster")), "job", "launch"),
+        *("-w", str(workspace), "-j", "__ASSET_JOB"),
+        *("--tags", json.dumps({"dagster/partition": DAY})),
+    ]
+    subprocess.run(
+        command, env=machine_environment(control, services), cwd=control, check=True, timeout=300
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.cluster_screenshot")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs/images/cluster-run.png")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="credit-scoring-cluster-shot-"))
+    with ExitStack() as stack:
+        services = start_services(stack)
+        pieces: list[Process] = []
+        stack.callback(lambda: [piece.stop() for piece in reversed(pieces)])
+        pieces += [start_worker(root / name, services, name) for name in ("worker-1", "worker-2")]
+        code_port, ui_port = free_port(), free_port()
+        pieces.append(start_code_server(root / "code-server", services, code_port))
+        wait_for_port(code_port, pieces[-1])
+        control = root / "control-plane"
+        workspace = write_workspace(control, code_port)
+        pieces.append(start_daemon(control, services, workspace))
+        pieces.append(start_webserver(control, services, workspace, ui_port))
+        wait_for_port(ui_port, pieces[-1])
+        launch(control, services, workspace)
+        environment = machine_environment(control, services)
+        os.environ.update(
+            {k: v for k, v in environment.items() if k.startswith("DAGSTER_POSTGRES_")}
+        )
+        with dg.DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
+            deadline = time.monotonic() + 900
+            while True:
+                (run,) = instance.get_runs(limit=1)
+                if run.is_finished:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit("the run did not finish within 15 minutes")
+                time.sleep(2)
+        if run.status != dg.DagsterRunStatus.SUCCESS:
+            raise SystemExit(f"the run ended {run.status.value}: see the logs under {root}")
+        photograph(f"http://127.0.0.1:{ui_port}/runs/{run.run_id}", args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def photograph(url: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.goto(url, wait_until="networkidle")
+        skip = page.get_by_role("button", name="Skip")
+        if skip.count():
+            skip.click()
+        page.get_by_text("Success").first.wait_for(timeout=60_000)
+        search = page.get_by_placeholder("Filter…").first
+        search.fill("celery worker")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(1500)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out))
+        browser.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
