@@ -20,6 +20,8 @@ uv_version=0.13.8
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e .
 # dbt parses the project for the in-memory database every Dagster dbt step uses (as
 # `make manifest` does) and the manifest is written into dbt_analytics/target
+# (dagster-dbt calls the `dbt` it finds on PATH: the venv's)
+PATH="$venv/bin:$PATH" \
 CREDIT_SCORING_HOME=${CREDIT_SCORING_HOME:-/tmp/credit-scoring-build} \
 CREDIT_SCORING_DBT_DATABASE=:memory: \
     "$venv/bin/dagster-dbt" project prepare-and-package \
