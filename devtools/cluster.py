@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -286,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, help="where each machine's directory goes")
     args = parser.parse_args(argv)
+    # Ctrl-C, and a plain `kill`, stop every piece: the pieces run in sessions of their own (a
+    # terminal's Ctrl-C never reaches them), so this process stops them on the way out, even
+    # when it was started with SIGINT ignored (in the background)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     root = args.root or Path(tempfile.mkdtemp(prefix="credit-scoring-cluster-"))
     extra = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": args.backfill_run_days}
     with ExitStack() as stack:
