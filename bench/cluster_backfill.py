@@ -30,23 +30,13 @@ from pathlib import Path
 
 from bench.figures import CONCURRENCY, DAY, generate_cached
 from credit_scoring.core.settings import REPO_ROOT
-from devtools.cluster import (
-    Process,
-    on_services,
-    start_code_server,
-    start_daemon,
-    start_worker,
-    submit_asset_backfill,
-    wait_for_port,
-    write_workspace,
-)
-from devtools.postgres import free_port, start_postgres
+from devtools.cluster import on_services, start_cluster, submit_asset_backfill, wait_for_backfill
+from devtools.postgres import start_postgres
 from devtools.redis import start_redis
 from devtools.s3 import start_s3
 from mock_api.process import start_mock_server
 
 RESULTS = Path(__file__).parent / "results"
-DONE = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 FINISHED = "] succeeded in "
 
 
@@ -74,39 +64,21 @@ def backfill_once(
 
     from credit_scoring.definitions import defs
 
-    pieces: list[Process] = []
+    cluster = start_cluster(root, services, workers=workers, **extra)
     try:
-        pieces += [
-            start_worker(root / f"worker-{n}", services, f"worker-{n}", **extra)
-            for n in range(1, workers + 1)
-        ]
-        port = free_port()
-        pieces.append(start_code_server(root / "code-server", services, port, **extra))
-        wait_for_port(port, pieces[-1])
-        control = root / "control-plane"
-        pieces.append(start_daemon(control, services, write_workspace(control, port), **extra))
-        dagster_home = control / "dagster_home"
-        for name, value in services.environment().items():
-            if name.startswith(("AWS_", "DAGSTER_POSTGRES_")):
-                os.environ[name] = value
-        submitted = time.monotonic()
-        backfill_id = submit_asset_backfill(dagster_home, first, last)
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-            while (status := instance.get_backfill(backfill_id).status.value) not in DONE:
-                for piece in pieces:
-                    if piece.process.poll() is not None:
-                        raise RuntimeError(f"{piece.name} exited:\n{piece.log()[-3000:]}")
-                time.sleep(2)
+        with cluster.open_instance() as instance:
+            submitted = time.monotonic()
+            backfill_id = submit_asset_backfill(instance, first, last)
+            status = wait_for_backfill(cluster, instance, backfill_id, timeout=6 * 3600)
             seconds = time.monotonic() - submitted
             records = instance.get_run_records()
             keys = defs.resolve_asset_graph().materializable_asset_keys
             twice = materialised_twice(instance, keys)
     finally:
-        for piece in reversed(pieces):
-            piece.stop()
+        cluster.stop()
     starts = [r.start_time for r in records if r.start_time]
     ends = [r.end_time for r in records if r.end_time]
-    steps = {p.name: p.log().count(FINISHED) for p in pieces if p.name.startswith("worker-")}
+    steps = {worker.name: worker.log().count(FINISHED) for worker in cluster.workers}
     return {
         "workers": workers,
         "status": status,

@@ -27,10 +27,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from credit_scoring.core.environment import environment_set
 from credit_scoring.core.settings import REPO_ROOT
-from devtools.postgres import SUPERUSER, PostgresServer, free_port, start_postgres
+from devtools.postgres import SUPERUSER, PostgresServer, start_postgres
 from devtools.redis import RedisServer, start_redis
 from devtools.s3 import S3Server, start_s3
+from devtools.servers import free_port, spawn
 from mock_api.process import MockServer, start_mock_server, stop_process_group
 
 DEPLOY_DAGSTER_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
@@ -78,6 +80,19 @@ class Services:
             **self.s3.environment(),
             **extra,
         }
+
+    def open_instance(self, dagster_home: Path):
+        """Dagster's instance on this cluster's PostgreSQL, opened from ``dagster_home``
+        (its ``dagster.yaml`` reads the ``DAGSTER_POSTGRES_*`` variables while it opens)."""
+        import dagster as dg
+
+        variables = {
+            name: value
+            for name, value in self.environment().items()
+            if name.startswith("DAGSTER_POSTGRES_")
+        }
+        with environment_set(variables):
+            return dg.DagsterInstance.from_config(str(dagster_home))
 
 
 def on_services(
@@ -148,15 +163,9 @@ def start_process(
     ``directory/<name>.log``."""
     directory.mkdir(parents=True, exist_ok=True)
     env = machine_environment(directory, services, **extra)
-    with open(directory / f"{name}.log", "wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=directory,
-            env={**env, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
+    process = spawn(
+        command, directory / f"{name}.log", cwd=directory, env={**env, "PYTHONUNBUFFERED": "1"}
+    )
     return Process(name=name, directory=directory, process=process)
 
 
@@ -245,7 +254,75 @@ def start_services(stack: ExitStack, data_dir: Path = REPO_ROOT / "data") -> Ser
     return on_services(postgres, s3, redis, mock, data_dir / "applications.csv")
 
 
-def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
+@dataclass
+class Cluster:
+    """The machines of a running cluster: the workers, the code server, the control plane."""
+
+    root: Path
+    services: Services
+    workers: list[Process]
+    others: list[Process]
+
+    @property
+    def pieces(self) -> list[Process]:
+        return [*self.workers, *self.others]
+
+    @property
+    def control(self) -> Path:
+        """The control plane's machine: the daemon, the webserver and their workspace."""
+        return self.root / "control-plane"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.control / "dagster_home"
+
+    def open_instance(self):
+        return self.services.open_instance(self.dagster_home)
+
+    def check_running(self) -> None:
+        """Fails, naming the piece and showing its log's end, once any piece has exited."""
+        for piece in self.pieces:
+            if piece.process.poll() is not None:
+                raise RuntimeError(f"{piece.name} exited:\n{piece.log()[-3000:]}")
+
+    def stop(self) -> None:
+        for piece in reversed(self.pieces):
+            piece.stop()
+
+
+def start_cluster(
+    root: Path,
+    services: Services,
+    *,
+    workers: int = 2,
+    webserver_port: int | None = None,
+    **extra: str,
+) -> Cluster:
+    """``workers`` Celery workers, the code server and the control plane (the daemon, and the
+    webserver when given a port), each on its own "machine" under ``root``."""
+    cluster = Cluster(root=root, services=services, workers=[], others=[])
+    try:
+        for number in range(1, workers + 1):
+            name = f"worker-{number}"
+            cluster.workers.append(start_worker(root / name, services, name, **extra))
+        code_port = free_port()
+        cluster.others.append(start_code_server(root / "code-server", services, code_port, **extra))
+        wait_for_port(code_port, cluster.others[-1])
+        workspace = write_workspace(cluster.control, code_port)
+        cluster.others.append(start_daemon(cluster.control, services, workspace, **extra))
+        if webserver_port is not None:
+            webserver = start_webserver(
+                cluster.control, services, workspace, webserver_port, **extra
+            )
+            cluster.others.append(webserver)
+            wait_for_port(webserver_port, webserver)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def submit_asset_backfill(instance, first: str, last: str) -> str:
     """Submit an asset backfill of the whole graph over ``first..last``, as the UI does; the
     daemon plans its runs with the code location's backfill policy."""
     import dagster as dg
@@ -257,22 +334,36 @@ def submit_asset_backfill(dagster_home: Path, first: str, last: str) -> str:
 
     graph = defs.resolve_asset_graph()
     partitions = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        backfill = PartitionBackfill.from_asset_partitions(
-            backfill_id=make_new_backfill_id(),
-            asset_graph=graph,
-            partition_names=partitions,
-            asset_selection=list(graph.materializable_asset_keys),
-            backfill_timestamp=time.time(),
-            tags={},
-            dynamic_partitions_store=instance,
-            all_partitions=False,
-            title=f"backfill {first}..{last}",
-            description=None,
-            run_config=None,
-        )
-        instance.add_backfill(backfill)
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=graph,
+        partition_names=partitions,
+        asset_selection=list(graph.materializable_asset_keys),
+        backfill_timestamp=time.time(),
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=f"backfill {first}..{last}",
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
     return backfill.backfill_id
+
+
+#: A backfill's states once the daemon is done with it.
+BACKFILL_DONE = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+def wait_for_backfill(cluster: Cluster, instance, backfill_id: str, timeout: float) -> str:
+    """Until the daemon is done with the backfill (its final status), while every piece runs."""
+    deadline = time.monotonic() + timeout
+    while (status := instance.get_backfill(backfill_id).status.value) not in BACKFILL_DONE:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} still {status} after {timeout:.0f} s")
+        cluster.check_running()
+        time.sleep(2)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,32 +387,25 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": args.backfill_run_days}
     with ExitStack() as stack:
         services = start_services(stack)
-        pieces: list[Process] = []
-        stack.callback(lambda: [piece.stop() for piece in reversed(pieces)])
-        for number in range(1, args.workers + 1):
-            name = f"worker-{number}"
-            pieces.append(start_worker(root / name, services, name))
-        code_port = free_port()
-        pieces.append(start_code_server(root / "code-server", services, code_port, **extra))
-        wait_for_port(code_port, pieces[-1])
-        workspace = write_workspace(root / "control-plane", code_port)
-        pieces.append(start_daemon(root / "control-plane", services, workspace, **extra))
-        pieces.append(start_webserver(root / "control-plane", services, workspace, args.port))
-        wait_for_port(args.port, pieces[-1])
+        cluster = start_cluster(
+            root, services, workers=args.workers, webserver_port=args.port, **extra
+        )
+        stack.callback(cluster.stop)
         print(
             f"The cluster is up: http://127.0.0.1:{args.port}\n"
             f"  lake {services.lake_url}; ledger and Dagster on PostgreSQL, port "
             f"{services.postgres.port}; broker {services.redis.url(0)}\n"
             f"  each machine's directory and log under {root}:\n"
-            + "".join(f"    {piece.name}: {piece.log_path}\n" for piece in pieces)
+            + "".join(f"    {piece.name}: {piece.log_path}\n" for piece in cluster.pieces)
             + "Ctrl-C stops all of it.",
             flush=True,
         )
         try:
-            while all(piece.process.poll() is None for piece in pieces):
+            while True:
+                cluster.check_running()
                 time.sleep(1)
-            stopped = [piece.name for piece in pieces if piece.process.poll() is not None]
-            print(f"{', '.join(stopped)} stopped: stopping the cluster", flush=True)
+        except RuntimeError as stopped:
+            print(f"{stopped}\nstopping the cluster", flush=True)
             return 1
         except KeyboardInterrupt:
             return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,34 +23,24 @@ from pathlib import Path
 import dagster as dg
 
 from credit_scoring.core.settings import REPO_ROOT
-from devtools.cluster import (
-    Process,
-    machine_environment,
-    start_code_server,
-    start_daemon,
-    start_services,
-    start_webserver,
-    start_worker,
-    wait_for_port,
-    write_workspace,
-)
-from devtools.postgres import free_port
+from devtools.cluster import Cluster, machine_environment, start_cluster, start_services
+from devtools.servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 DAY = "2026-10-05"
 
 
-def launch(control: Path, services, workspace: Path) -> None:
-    """``dagster job launch``, as an operator types it: the run waits in the queue."""
+def launch(cluster: Cluster) -> None:
+    """``dagster job launch`` on the control plane, as an operator types it: the run waits in
+    the queue until the daemon launches it."""
     command = [
         *(str(Path(sys.executable).with_name("dagster")), "job", "launch"),
-        *("-w", str(workspace), "-j", "__ASSET_JOB"),
+        *("-w", str(cluster.control / "workspace.yaml"), "-j", "__ASSET_JOB"),
         *("--tags", json.dumps({"dagster/partition": DAY})),
     ]
-    subprocess.run(
-        command, env=machine_environment(control, services), cwd=control, check=True, timeout=300
-    )
+    environment = machine_environment(cluster.control, cluster.services)
+    subprocess.run(command, env=environment, cwd=cluster.control, check=True, timeout=300)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,23 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="credit-scoring-cluster-shot-"))
     with ExitStack() as stack:
         services = start_services(stack)
-        pieces: list[Process] = []
-        stack.callback(lambda: [piece.stop() for piece in reversed(pieces)])
-        pieces += [start_worker(root / name, services, name) for name in ("worker-1", "worker-2")]
-        code_port, ui_port = free_port(), free_port()
-        pieces.append(start_code_server(root / "code-server", services, code_port))
-        wait_for_port(code_port, pieces[-1])
-        control = root / "control-plane"
-        workspace = write_workspace(control, code_port)
-        pieces.append(start_daemon(control, services, workspace))
-        pieces.append(start_webserver(control, services, workspace, ui_port))
-        wait_for_port(ui_port, pieces[-1])
-        launch(control, services, workspace)
-        environment = machine_environment(control, services)
-        os.environ.update(
-            {k: v for k, v in environment.items() if k.startswith("DAGSTER_POSTGRES_")}
-        )
-        with dg.DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
+        ui_port = free_port()
+        cluster = start_cluster(root, services, workers=2, webserver_port=ui_port)
+        stack.callback(cluster.stop)
+        launch(cluster)
+        with cluster.open_instance() as instance:
             deadline = time.monotonic() + 900
             while True:
                 (run,) = instance.get_runs(limit=1)
@@ -85,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 if time.monotonic() > deadline:
                     raise SystemExit("the run did not finish within 15 minutes")
+                cluster.check_running()
                 time.sleep(2)
         if run.status != dg.DagsterRunStatus.SUCCESS:
             raise SystemExit(f"the run ended {run.status.value}: see the logs under {root}")

@@ -16,15 +16,15 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from devtools.servers import free_port, spawn, wait_until_ready
 
 #: Where Debian installs the server programs (``/usr/lib/postgresql/<major>/bin``).
 _DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
@@ -50,12 +50,6 @@ def server_binaries() -> Path:
         "no PostgreSQL server programs found (looked in $PG_BIN and "
         f"{_DEBIAN_BINARIES}): run `make postgres` (Debian's postgresql package)"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -135,37 +129,34 @@ def start_postgres(*, port: int = 0, ready_timeout: float = 60.0) -> PostgresSer
         shutil.rmtree(directory, ignore_errors=True)
         raise PostgresUnavailable(f"initdb failed ({init.returncode}): {init.stderr.strip()}")
     port = port or free_port()
-    log = open(directory / "postgres.log", "wb")  # noqa: SIM115 - the server's, closed below
-    process = subprocess.Popen(
+    process = spawn(
         [
             *(str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(directory)),
             *("-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"),
             *("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        directory / "postgres.log",
         **as_user,
     )
-    log.close()
     server = PostgresServer(process=process, port=port, directory=directory)
-    deadline = time.monotonic() + ready_timeout
-    while True:
-        if process.poll() is not None:
-            output = (directory / "postgres.log").read_text(errors="replace")[-2000:]
-            server.stop()
-            raise PostgresUnavailable(f"postgres exited with {process.returncode}: {output}")
+
+    def accepts_connections() -> bool:
         try:
             with server.connect():
-                return server
+                return True
         except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise PostgresUnavailable(
-                    f"postgres did not accept connections on 127.0.0.1:{port} within "
-                    f"{ready_timeout:.0f} s"
-                ) from None
-            time.sleep(0.1)
+            return False
+
+    wait_until_ready(
+        f"postgres on 127.0.0.1:{port}",
+        process,
+        accepts_connections,
+        timeout=ready_timeout,
+        stop=server.stop,
+        error=PostgresUnavailable,
+        log=directory / "postgres.log",
+    )
+    return server
 
 
 def main() -> int:

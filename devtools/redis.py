@@ -14,11 +14,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.postgres import free_port
+from devtools.servers import free_port, spawn, wait_until_ready
 from mock_api.process import stop_process_group
 
 
@@ -70,28 +69,21 @@ def start_redis(*, port: int = 0, ready_timeout: float = 30.0) -> RedisServer:
     binary = redis_server_binary()
     directory = Path(tempfile.mkdtemp(prefix="credit-scoring-redis-"))
     port = port or free_port()
-    log = open(directory / "redis.log", "wb")  # noqa: SIM115 - the server's, closed below
-    process = subprocess.Popen(
+    process = spawn(
         [
             *(str(binary), "--port", str(port), "--bind", "127.0.0.1"),
             *("--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(directory)),
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        directory / "redis.log",
     )
-    log.close()
     server = RedisServer(process=process, port=port, directory=directory)
-    deadline = time.monotonic() + ready_timeout
-    while not server.ping():
-        if process.poll() is not None:
-            output = (directory / "redis.log").read_text(errors="replace")[-2000:]
-            server.stop()
-            raise RedisUnavailable(f"redis-server exited with {process.returncode}: {output}")
-        if time.monotonic() > deadline:
-            server.stop()
-            raise RedisUnavailable(
-                f"redis-server did not answer on 127.0.0.1:{port} within {ready_timeout:.0f} s"
-            )
-        time.sleep(0.05)
+    wait_until_ready(
+        f"redis-server on 127.0.0.1:{port}",
+        process,
+        server.ping,
+        timeout=ready_timeout,
+        stop=server.stop,
+        error=RedisUnavailable,
+        log=directory / "redis.log",
+    )
     return server

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from devtools.postgres import free_port
+from devtools.servers import free_port, wait_until_ready
 from mock_api.process import stop_process_group
 
 #: Credentials moto accepts (any non-empty pair); never real ones.
@@ -82,20 +81,23 @@ def start_s3(*, port: int = 0, ready_timeout: float = 60.0) -> S3Server:
         start_new_session=True,
     )
     server = S3Server(process=process, endpoint=f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + ready_timeout
-    while True:
-        if process.poll() is not None:
-            raise S3Unavailable(f"moto_server exited with {process.returncode}")
+
+    def answers() -> bool:
         try:
             httpx.get(server.endpoint, timeout=2)
-            return server
+            return True
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise S3Unavailable(
-                    f"moto_server did not answer on {server.endpoint} within {ready_timeout:.0f} s"
-                ) from None
-            time.sleep(0.1)
+            return False
+
+    wait_until_ready(
+        f"moto_server on {server.endpoint}",
+        process,
+        answers,
+        timeout=ready_timeout,
+        stop=server.stop,
+        error=S3Unavailable,
+    )
+    return server
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from credit_scoring.core.environment import environment_set
 from credit_scoring.core.settings import HOME_VAR, REPO_ROOT, load_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_analytics"
@@ -76,16 +77,8 @@ def dbt_environment(window: Mapping[str, str], export_dir: Path | None = None) -
     }
     if export_dir is not None:
         values[EXPORT_DIR_VAR] = str(export_dir)
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with environment_set(values):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"

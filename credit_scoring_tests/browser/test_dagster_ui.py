@@ -9,7 +9,6 @@ them in; the README's images come from this test).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from credit_scoring.core.settings import REPO_ROOT
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from devtools.instance import write_dagster_yaml
+from devtools.servers import free_port
 from mock_api.process import stop_process_group
 
 pytestmark = [
@@ -54,12 +54,6 @@ ASSETS = [
     "scoring/credit_decisions",
     "decision_monitoring",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

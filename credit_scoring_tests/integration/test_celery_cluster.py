@@ -14,7 +14,6 @@ any machine's disk.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -31,23 +30,17 @@ from credit_scoring_tests.pipeline import (
 )
 from credit_scoring_tests.reliability.test_concurrency import application_count
 from devtools.cluster import (
-    Process,
     on_services,
-    start_code_server,
-    start_daemon,
-    start_worker,
+    start_cluster,
     submit_asset_backfill,
-    wait_for_port,
-    write_workspace,
+    wait_for_backfill,
 )
-from devtools.postgres import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 #: Celery's INFO line for a step a worker finished (``celery.app.trace``).
 FINISHED = re.compile(r"Task execute_plan\[[0-9a-f-]+\] succeeded")
 TABLE_SUFFIXES = {".parquet", ".duckdb", ".sqlite", ".db"}
-DONE = {"COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 def local_tables(directory: Path) -> list[Path]:
@@ -59,34 +52,18 @@ def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the
     mock_server, undisturbed_state, postgres_server, s3_server, redis_server, tmp_path, monkeypatch
 ):
     services = on_services(postgres_server, s3_server, redis_server, mock_server)
-    for name, value in services.environment().items():
-        if name.startswith(("AWS_", "DAGSTER_POSTGRES_")):
-            monkeypatch.setenv(name, value)
+    for name, value in s3_server.environment().items():
+        monkeypatch.setenv(name, value)
     days = sample_days()
-    split = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": "1"}
-    pieces: list[Process] = []
+    cluster = start_cluster(tmp_path, services, workers=2, CREDIT_SCORING_BACKFILL_RUN_DAYS="1")
     try:
-        pieces += [start_worker(tmp_path / name, services, name) for name in ("w1", "w2")]
-        port = free_port()
-        pieces.append(start_code_server(tmp_path / "code-server", services, port, **split))
-        wait_for_port(port, pieces[-1])
-        control = tmp_path / "control-plane"
-        pieces.append(start_daemon(control, services, write_workspace(control, port), **split))
-        dagster_home = control / "dagster_home"
-        backfill_id = submit_asset_backfill(dagster_home, days[0], days[-1])
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-            deadline = time.monotonic() + 1200
-            while instance.get_backfill(backfill_id).status.value not in DONE:
-                assert time.monotonic() < deadline, "the backfill did not finish"
-                for piece in pieces:
-                    assert piece.process.poll() is None, f"{piece.name} exited:\n{piece.log()}"
-                time.sleep(2)
-            status = instance.get_backfill(backfill_id).status.value
+        with cluster.open_instance() as instance:
+            backfill_id = submit_asset_backfill(instance, days[0], days[-1])
+            status = wait_for_backfill(cluster, instance, backfill_id, timeout=1200)
             runs = instance.get_runs()
     finally:
-        for piece in reversed(pieces):
-            piece.stop()
-    logs = "\n".join(piece.log()[-3000:] for piece in pieces)
+        cluster.stop()
+    logs = "\n".join(piece.log()[-3000:] for piece in cluster.pieces)
     assert status == "COMPLETED_SUCCESS", logs
     # one run per day, all through the queue, all succeeded
     assert len(runs) == len(days), [run.tags for run in runs]
@@ -100,8 +77,7 @@ def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the
     assert stats["decisions"] == application_count()
     assert stats["decision_repeats"] == 0
     # the steps spread over both workers
-    workers = pieces[:2]
-    finished = {worker.name: len(FINISHED.findall(worker.log())) for worker in workers}
+    finished = {worker.name: len(FINISHED.findall(worker.log())) for worker in cluster.workers}
     assert all(count >= 1 for count in finished.values()), finished
     # every partition of every table is an object in the bucket; no machine wrote a table
     objects = set(s3fs.S3FileSystem(use_listings_cache=False).find(services.bucket))
@@ -111,6 +87,6 @@ def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the
         for day in days
     }
     assert expected <= objects, sorted(expected - objects)
-    for piece in pieces:
+    for piece in cluster.pieces:
         assert local_tables(piece.directory) == [], piece.name
     dispose_engines()

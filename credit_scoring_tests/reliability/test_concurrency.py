@@ -191,8 +191,8 @@ def test_three_overlapping_backfills_through_the_daemon_queue_and_all_succeed(
             start_new_session=True,
         )
     try:
-        ids = [submit_asset_backfill(dagster_home, *r) for r in overlapping_ranges(sample_days())]
         instance = dg.DagsterInstance.from_config(str(dagster_home))
+        ids = [submit_asset_backfill(instance, *r) for r in overlapping_ranges(sample_days())]
         deadline = time.monotonic() + HANG_GUARD_SECONDS - 300
         done = {BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED}
         done |= {BulkActionStatus.FAILED, BulkActionStatus.CANCELED}

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 
 import dagster as dg
@@ -39,8 +38,7 @@ from credit_scoring_tests.pipeline import (
 )
 from credit_scoring_tests.reliability.report import ScenarioFigures
 from credit_scoring_tests.reliability.test_concurrency import application_count
-from devtools.cluster import Process, machine_environment, on_services, start_worker
-from mock_api.process import stop_process_group
+from devtools.cluster import Process, on_services, start_process, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
 
@@ -82,18 +80,10 @@ def test_workers_killed_mid_step_lose_nothing_and_duplicate_nothing(
     extra = {"CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT}
     workers = [start_worker(tmp_path / name, services, name, **extra) for name in ("w1", "w2")]
     launcher = tmp_path / "launcher"
-    env = machine_environment(launcher, services, **extra)
     killed: dict[str, str] = {}
-    log_path = launcher / "run.log"
-    with open(log_path, "wb") as log:
-        run = subprocess.Popen(
-            dagster_materialize("*", "--partition-range", f"{days[0]}...{days[-1]}"),
-            env=env,
-            cwd=launcher,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = dagster_materialize("*", "--partition-range", f"{days[0]}...{days[-1]}")
+    launched = start_process(launcher, services, "run", command, **extra)
+    run = launched.process
     try:
         deadline = time.monotonic() + 1200
         while run.poll() is None and time.monotonic() < deadline:
@@ -110,18 +100,14 @@ def test_workers_killed_mid_step_lose_nothing_and_duplicate_nothing(
                         killed[step] = worker.name
                         break
             time.sleep(0.1)
-        output = log_path.read_text(errors="replace")
-        assert run.poll() == 0, f"the run failed:\n{output[-4000:]}"
+        assert run.poll() == 0, f"the run failed:\n{launched.log()[-4000:]}"
     finally:
-        stop_process_group(run)
+        launched.stop()
         for worker in workers:
             worker.stop()
     assert set(killed) == set(KILLS), f"not every kill happened: {killed}"
 
-    for name, value in services.environment().items():
-        if name.startswith("DAGSTER_POSTGRES_"):
-            monkeypatch.setenv(name, value)
-    with dg.DagsterInstance.from_config(str(launcher / "dagster_home")) as instance:
+    with services.open_instance(launcher / "dagster_home") as instance:
         (only_run,) = instance.get_runs()
         starts = instance.all_logs(only_run.run_id, of_type=dg.DagsterEventType.STEP_START)
         successes = instance.all_logs(only_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
