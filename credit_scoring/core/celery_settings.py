@@ -8,9 +8,8 @@ reads it through its environment variable (Dagster's ``{"env": ...}``) and never
 A step is acknowledged only once it has finished (``task_acks_late``), and a step whose pool
 process dies is handed back to the broker (``task_reject_on_worker_lost``): a SIGKILLed
 worker loses no step. On Redis, a step taken by a worker that vanished entirely comes back
-after the visibility timeout; it must exceed the longest step, or a step still running is
-handed to a second worker (the ledger keeps that second one from deciding or fetching
-anything twice, but it is wasted work).
+after the visibility timeout, which must therefore exceed the longest step: a step still
+running when it passes is handed to a second worker as well.
 """
 
 from __future__ import annotations
