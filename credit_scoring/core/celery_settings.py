@@ -10,6 +10,12 @@ process dies is handed back to the broker (``task_reject_on_worker_lost``): a SI
 worker loses no step. On Redis, a step taken by a worker that vanished entirely comes back
 after the visibility timeout, which must therefore exceed the longest step: a step still
 running when it passes is handed to a second worker as well.
+
+A broker that restarts or fails over (seconds, up to about two minutes) is ridden out: the run
+process and the workers retry the result backend and the publishing of steps with backoff
+instead of failing at the first refused connection, and a step running through the outage
+finishes and is acknowledged on the new connection. A longer outage fails the run cleanly; the
+next run finishes the work (``reliability/test_broker_restart.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,17 @@ BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqla+postgresql
 BACKEND_SCHEMES = ("redis", "rediss", "db+postgresql", "rpc")
 #: The queue dagster-celery routes every step to (``dagster_celery.make_app``).
 QUEUE = "dagster"
+#: Retries of one result-backend call while the broker is unreachable: Celery's backoff (full
+#: jitter, at most 10 s apart) makes 30 about two minutes on average.
+BACKEND_RETRIES = 30
+#: Publishing a step while the broker is unreachable: 0.5 s, 1 s, ... then every 5 s, about
+#: two minutes in all (Celery's default gives up after 3 tries within a second).
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 30,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,14 @@ class CelerySettings:
             # one step at a time per pool process: a long dbt step never holds a second one
             "worker_prefetch_multiplier": 1,
             "broker_connection_retry_on_startup": True,
+            # A step running when the broker connection drops runs on and is acknowledged on
+            # the new connection (Celery 5's default, stated because Celery 6 changes it).
+            # Cancelling it instead would leave its message to be restored by a broker that,
+            # during a restart, is down: it would wait out the visibility timeout (an hour).
+            "worker_cancel_long_running_tasks_on_connection_loss": False,
+            "result_backend_always_retry": True,
+            "result_backend_max_retries": BACKEND_RETRIES,
+            "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
             # this replaces dagster-celery's defaults, so they are repeated here
             "broker_transport_options": {
                 "visibility_timeout": self.visibility_timeout,

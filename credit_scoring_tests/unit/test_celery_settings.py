@@ -37,6 +37,12 @@ def test_a_redis_broker_is_its_own_result_backend_and_a_step_is_acknowledged_onc
     assert (settings.broker_url, settings.backend_url) == (REDIS, REDIS)
     source = settings.config_source()
     assert source["task_acks_late"] is True
+    # survives a broker restart (reliability/test_broker_restart.py)
+    assert source["worker_cancel_long_running_tasks_on_connection_loss"] is False
+    # ... by retrying the broker with backoff for a while, not for ever
+    assert source["result_backend_always_retry"] is True
+    assert 0 < source["result_backend_max_retries"] < float("inf")
+    assert 0 < source["task_publish_retry_policy"]["max_retries"] < float("inf")
     assert source["task_reject_on_worker_lost"] is True
     assert source["broker_transport_options"]["visibility_timeout"] == DEFAULT_VISIBILITY_TIMEOUT
 
