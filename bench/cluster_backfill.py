@@ -107,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.cache / f"month-{args.applications}x{args.days}"
     transactions = generate_cached(data, applications, args.days, start)
     print(f"{applications} applications, {transactions:,} transactions", flush=True)
-    extra = {
-        "CREDIT_SCORING_BACKFILL_RUN_DAYS": args.run_days,
-        "CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT": "3600",
-    }
+    extra = {"CREDIT_SCORING_BACKFILL_RUN_DAYS": args.run_days}
     # this process submits the backfill: it loads the code location, on the same data
     os.environ["CREDIT_SCORING_APPLICATIONS"] = str(data / "applications.csv")
     os.environ["CREDIT_SCORING_ENV"] = "dev"

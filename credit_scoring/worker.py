@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -55,7 +54,6 @@ def worker_arguments(name: str, concurrency: int | None, loglevel: str) -> list[
         f"--hostname={name}@%h",
         f"--loglevel={loglevel}",
         f"--queues={QUEUE}",
-        "--prefetch-multiplier=1",
         # steps are long and few: no broker chatter between workers
         "--without-gossip",
         "--without-mingle",
@@ -90,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--name",
-        default=f"worker-{socket.gethostname()}",
-        help="worker name, shown in Dagster's step events and Celery's logs "
-        "(default: worker-<host>); @<host> is appended",
+        default="worker",
+        help="worker name, shown in Dagster's step events and Celery's logs as <name>@<host> "
+        "(default: worker)",
     )
     parser.add_argument(
         "--concurrency",
