@@ -44,6 +44,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 DAY = "2026-10-05"
+NO_COMMUNITY_DIALOG = "nux:\n  enabled: false\n"
 GROUPS = ["ingestion", "silver", "analytics", "decisioning"]
 ASSETS = [
     "applications",
@@ -104,7 +105,11 @@ def ui(tmp_path_factory, mock_server_module_factory) -> Iterator[DagsterUI]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it from Debian's packages")
     home = tmp_path_factory.mktemp("ui_home")
-    write_dagster_yaml(home / "dagster_home")
+    config = write_dagster_yaml(home / "dagster_home")
+    # Dagster's own "Join the Dagster community" dialog, which a fresh home opens whenever the
+    # webserver gets round to it (on a busy machine, over whatever page the test is on), is
+    # not this product's: switched off for the test's instance only
+    config.write_text(config.read_text(encoding="utf-8") + NO_COMMUNITY_DIALOG, encoding="utf-8")
     server = mock_server_module_factory(SAMPLE_DATA)
     port = free_port()
     env = {
@@ -171,33 +176,6 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def community_dialog_skip(page):
-    """The 'Skip' button of the 'Join the Dagster community' dialog a fresh DAGSTER_HOME shows.
-
-    The webserver opens it whenever it gets round to it: on a busy machine that can be long
-    after the first page has loaded, over whatever page the test is on by then.
-    """
-    return page.get_by_role("button", name="Skip")
-
-
-def skip_community_dialog_whenever_shown(page) -> None:
-    """Skip the dialog before any of the test's clicks and fills (Playwright's locator handler).
-
-    Raw mouse gestures (the lineage's right-click) are not covered: see `expand_all_groups`.
-    """
-    page.add_locator_handler(community_dialog_skip(page), lambda skip: skip.click())
-
-
-def dismiss_community_dialog(page) -> None:
-    """Wait a little for the dialog on the first page, so the first screenshot is clean."""
-    skip = community_dialog_skip(page)
-    try:
-        skip.wait_for(timeout=5000)
-    except Exception:  # the dialog only shows on a fresh DAGSTER_HOME
-        return
-    skip.click()
-
-
 RUNS = """
 { runsOrError { ... on Runs { results { runId status tags { key value } } } } }
 """
@@ -212,7 +190,6 @@ def test_materialising_a_day_from_the_asset_graph_runs_the_whole_graph_and_passe
     ui, browser, shots
 ):
     page = browser.new_page()
-    skip_community_dialog_whenever_shown(page)
     try:
         materialise_a_day_by_clicking(ui, page, shots)
     except Exception:
@@ -223,7 +200,6 @@ def test_materialising_a_day_from_the_asset_graph_runs_the_whole_graph_and_passe
 def materialise_a_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
     # every asset of the lineage is in the catalog
     page.goto(f"{ui.base_url}/assets", wait_until="networkidle")
-    dismiss_community_dialog(page)
     for key in ASSETS:
         # the catalog shows a key's path as "bronze / flinks_accounts_detail"
         page.get_by_text(key.replace("/", " / "), exact=True).first.wait_for(timeout=60_000)
@@ -282,9 +258,8 @@ def expand_all_groups(page, timeout: float = 90.0) -> None:
 
     The sidebar lists the groups as soon as the page loads; the graph lays itself out in a
     web worker afterwards, which takes longer on a busy machine. Wait for the group nodes of
-    the graph itself, then right-click its background until the menu is there: a modal that
-    opens late (the community dialog) or a graph still settling from its zoom-to-fit does not
-    take the gesture.
+    the graph itself, then right-click its background until the menu is there: a graph still
+    settling from its zoom-to-fit does not take the gesture.
     """
     for group in GROUPS:
         node = page.locator("foreignObject.group").get_by_text(group, exact=True)
@@ -294,9 +269,6 @@ def expand_all_groups(page, timeout: float = 90.0) -> None:
     menu_item = page.get_by_role("menuitem", name="Expand all groups")
     deadline = time.monotonic() + timeout
     while True:
-        skip = community_dialog_skip(page)
-        if skip.is_visible():  # a modal over the graph swallows the right-click
-            skip.click()
         # the background above the row of groups: no node there at the graph's zoom-to-fit
         page.mouse.click(1100, 250, button="right")
         try:
