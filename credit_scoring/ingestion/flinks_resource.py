@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-import dagster as dg
 import httpx
 from pydantic import Field
 
-from credit_scoring.core.retrying import RetryPolicy
+from credit_scoring.core.http_resource import HttpApiResource
 from credit_scoring.ingestion.flinks_client import (
     DAYS_OF_TRANSACTIONS,
     FetchResult,
@@ -24,32 +23,17 @@ from credit_scoring.ingestion.flinks_client import (
 )
 
 
-class FlinksResource(dg.ConfigurableResource):
+class FlinksResource(HttpApiResource):
     """Flinks v3 bank-data API (or the mock that speaks it)."""
 
     base_url: str = Field(description="API root, e.g. https://<instance>-api.private.fin.ag")
     customer_id: str = Field(description="Flinks customer id (part of every path)")
-    api_key: str | None = Field(
-        default=None,
-        description="Sent as x-api-key when set; optional for the mock",
-        # kept out of repr/str, so logging the resource cannot print the key
-        repr=False,
-    )
     days_of_transactions: str = Field(
         default="Days365", description="History to request: Days90 or Days365"
     )
     concurrency: int = Field(default=16, description="Logins fetched at once (and pool size)")
-    timeout_seconds: float = Field(default=30.0, description="Read timeout of one HTTP call")
-    max_attempts: int = Field(default=5, description="Attempts per HTTP call (transient errors)")
-    retry_wait_initial_seconds: float = Field(default=0.5, description="First backoff")
-    retry_wait_max_seconds: float = Field(default=8.0, description="Backoff cap")
     poll_interval_seconds: float = Field(default=2.0, description="Wait between 202 polls")
     max_poll_wait_seconds: float = Field(default=300.0, description="Give up polling after")
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy.configured(
-            self.max_attempts, self.retry_wait_initial_seconds, self.retry_wait_max_seconds
-        )
 
     def client(self, transport: httpx.AsyncBaseTransport | None = None) -> FlinksClient:
         """A new client bound to this configuration (use it as an async context manager)."""
@@ -61,10 +45,7 @@ class FlinksResource(dg.ConfigurableResource):
         return FlinksClient(
             self.base_url,
             self.customer_id,
-            api_key=self.api_key,
-            timeout_seconds=self.timeout_seconds,
-            max_connections=self.concurrency,
-            retry=self.retry_policy(),
+            **self.connection_options(),
             poll=PollPolicy(
                 interval_seconds=self.poll_interval_seconds,
                 max_wait_seconds=self.max_poll_wait_seconds,

@@ -258,8 +258,9 @@ def expand_all_groups(page, timeout: float = 90.0) -> None:
 
     The sidebar lists the groups as soon as the page loads; the graph lays itself out in a
     web worker afterwards, which takes longer on a busy machine. Wait for the group nodes of
-    the graph itself, then right-click its background until the menu is there: a graph still
-    settling from its zoom-to-fit does not take the gesture.
+    the graph itself, then right-click its background. The right-click is repeated while no
+    menu shows, as a guard against a graph that is still laying itself out (not seen once its
+    group nodes are drawn, but cheap to allow for); the deadline bounds it.
     """
     for group in GROUPS:
         node = page.locator("foreignObject.group").get_by_text(group, exact=True)

@@ -70,13 +70,6 @@ def run_restarting_the_broker(
     return process.process.poll(), restarted
 
 
-def wait_for(process: Process) -> int | None:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while process.process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return process.process.poll()
-
-
 @pytest.mark.timeout(1800)
 def test_a_broker_restarted_mid_run_is_survived_or_the_next_run_finishes_the_work(
     mock_server,
@@ -104,7 +97,7 @@ def test_a_broker_restarted_mid_run_is_survived_or_the_next_run_finishes_the_wor
             assert code is not None, f"the run hung:\n{launches[0].log()[-4000:]}"
             if code != 0:
                 launches.append(start_process(launcher, services, "run-again", command))
-                again = wait_for(launches[1])
+                again = launches[1].process.wait(timeout=RUN_TIMEOUT)
                 assert again == 0, f"the next run failed:\n{launches[1].log()[-4000:]}"
             client = redis.Redis(port=broker.port, db=0)
             queued, unacknowledged = client.llen("dagster"), client.hlen("unacked")
