@@ -112,7 +112,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     """Every resource the code location binds, chosen from the environment."""
     settings = settings or load_settings()
     endpoints = load_endpoints()
-    ledger = LedgerResource(url=_env_or_default(LEDGER_URL_VAR, settings.ledger_url))
+    ledger = LedgerResource(
+        url=_env_or_default(LEDGER_URL_VAR, settings.ledger_url),
+        fetch_attempts=settings.fetch_attempts,
+    )
     lake = LakeResource(
         root=_env_or_default(LAKE_URL_VAR, settings.lake_root),
         catalogue=str(settings.warehouse_path),

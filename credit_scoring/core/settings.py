@@ -35,6 +35,9 @@ EXECUTOR_VAR = "CREDIT_SCORING_EXECUTOR"
 EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 #: Days per run of a backfill the daemon launches; unset: a whole range is one run.
 BACKFILL_RUN_DAYS_VAR = "CREDIT_SCORING_BACKFILL_RUN_DAYS"
+#: Runs that may fetch one application before a transient failure is final (ERROR, not retried).
+FETCH_ATTEMPTS_VAR = "CREDIT_SCORING_FETCH_ATTEMPTS"
+DEFAULT_FETCH_ATTEMPTS = 5
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
 TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
 #: ``dev`` says that the local mock APIs are intended; anything else is a real deployment.
@@ -71,6 +74,7 @@ class Settings:
     ledger_url: str
     executor: str = "in_process"
     backfill_run_days: int | None = None
+    fetch_attempts: int = DEFAULT_FETCH_ATTEMPTS
 
     @property
     def warehouse_path(self) -> Path:
@@ -177,16 +181,35 @@ def parse_executor(raw: str) -> str:
     return raw
 
 
+def positive_whole_number(variable: str, raw: str, what: str, advice: str) -> int:
+    """``raw`` as a whole number of at least 1, or an error naming ``variable`` and its value."""
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{variable}={raw!r} is not a positive number of {what}: {advice}")
+    return int(raw)
+
+
 def parse_backfill_run_days(raw: str | None) -> int | None:
     """Days per backfill run: a positive whole number, or None (unset: one run per range)."""
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(
-            f"{BACKFILL_RUN_DAYS_VAR}={raw!r} is not a positive number of days: set it to the "
-            "days one backfill run takes (e.g. 3), or unset it for one run per range"
-        )
-    return int(raw)
+    return positive_whole_number(
+        BACKFILL_RUN_DAYS_VAR,
+        raw,
+        "days",
+        "set it to the days one backfill run takes (e.g. 3), or unset it for one run per range",
+    )
+
+
+def parse_fetch_attempts(raw: str | None) -> int:
+    """Runs that may fetch one application (the default when unset)."""
+    if raw is None:
+        return DEFAULT_FETCH_ATTEMPTS
+    return positive_whole_number(
+        FETCH_ATTEMPTS_VAR,
+        raw,
+        "attempts",
+        f"set it to how many runs may fetch one application (default {DEFAULT_FETCH_ATTEMPTS})",
+    )
 
 
 def parse_timeout(variable: str) -> float:
@@ -302,4 +325,5 @@ def load_settings() -> Settings:
         start_date=parse_start_date(_read(START_DATE_VAR) or DEFAULT_START_DATE),
         executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
         backfill_run_days=parse_backfill_run_days(_read(BACKFILL_RUN_DAYS_VAR)),
+        fetch_attempts=parse_fetch_attempts(_read(FETCH_ATTEMPTS_VAR)),
     )

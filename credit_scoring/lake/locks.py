@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -112,8 +113,9 @@ def partition_lock(
             continue
         if time.monotonic() > deadline:
             raise LockTimeout(
-                f"lake partition {name!r} is locked by {holder.owner} (until "
-                f"{holder.expires_at}); if that run is gone, delete the row from lake_locks"
+                f"lake partition {name!r} is still locked by {holder.owner}, which renews its "
+                f"lease (until {holder.expires_at}): that writer is alive; `python -m "
+                "credit_scoring.ledger locks` shows it, and `unlock` releases it once it is gone"
             )
         time.sleep(wait)
         wait = min(wait * 2, 0.5)
@@ -132,3 +134,55 @@ def partition_lock(
             f"the lease on lake partition {name!r} expired and was taken while {owner} held "
             "it: another writer may have rewritten the file meanwhile; run the partition again"
         )
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A row of ``lake_locks``, and whether its holder can still be writing."""
+
+    name: str
+    owner: str
+    expires_at: str
+    alive: bool
+
+
+def held_locks(engine: sa.Engine, match: str | None = None) -> list[HeldLock]:
+    """The lake locks held now (those named ``match``, or ending in ``/match``: a day).
+
+    A lock is alive while its lease runs and its holder is not known to be dead: a live holder
+    renews it, so one held elsewhere whose lease ran out is gone.
+    """
+    t = lake_locks
+    query = sa.select(t.c.name, t.c.owner, t.c.expires_at).order_by(t.c.name)
+    if match is not None:
+        query = query.where(sa.or_(t.c.name == match, t.c.name.endswith(f"/{match}")))
+    now = utcnow()
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+    return [
+        HeldLock(
+            name,
+            owner,
+            aware(expires_at).isoformat(),
+            alive=aware(expires_at) >= now and not owner_is_dead(owner),
+        )
+        for name, owner, expires_at in rows
+    ]
+
+
+def release_dead_locks(engine: sa.Engine, match: str) -> tuple[list[HeldLock], list[HeldLock]]:
+    """Delete the locks named ``match`` (or of that day) whose holder is gone; a live holder's
+    lock is left alone. Returns (released, refused). Compare-and-set on the owner, so a lock
+    taken over meanwhile by a new writer is not released."""
+    locks = held_locks(engine, match)
+    released = [lock for lock in locks if not lock.alive]
+    if released:
+        t = lake_locks
+        with engine.begin() as conn:
+            conn.execute(
+                t.delete().where(
+                    t.c.name == sa.bindparam("b_name"), t.c.owner == sa.bindparam("b_owner")
+                ),
+                [{"b_name": lock.name, "b_owner": lock.owner} for lock in released],
+            )
+    return released, [lock for lock in locks if lock.alive]

@@ -12,6 +12,7 @@ One module per concern, one class to call them through:
 
 from __future__ import annotations
 
+from credit_scoring.core.settings import DEFAULT_FETCH_ATTEMPTS
 from credit_scoring.ledger.decision_claims import STALE_SENT_AFTER, DecisionClaims
 from credit_scoring.ledger.engine import get_engine
 from credit_scoring.ledger.fetch_leases import OUTCOME_COLUMNS, RUN_FAILED, FetchLeases
@@ -44,9 +45,10 @@ class Ledger(FetchLeases, Registration, DecisionClaims, Queries):
     PostgreSQL.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, fetch_attempts: int = DEFAULT_FETCH_ATTEMPTS) -> None:
         self.url = url
         self.engine = get_engine(url)
+        self.fetch_attempts = fetch_attempts
 
 
 __all__ = [

@@ -14,13 +14,14 @@ application id), so the decision engine answers with the decision it already mad
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from credit_scoring.ledger.owners import new_owner_token, owner_is_dead
+from credit_scoring.ledger.owners import new_owner_token, on_this_host, owner_is_dead
 from credit_scoring.ledger.schema import (
     APPLICATION_ROW,
     ERROR,
@@ -47,6 +48,23 @@ def token_is(token: sa.BindParameter[str]) -> sa.ColumnElement[bool]:
     every transaction (800k) per application: 190 s instead of well under one for 1,000.
     """
     return scoring_status.c.claim_token.concat("") == token
+
+
+@dataclass
+class Requeued:
+    """What ``requeue-stuck`` did: claims returned to PENDING, and live claims it left."""
+
+    requeued: list[dict[str, Any]] = field(default_factory=list)
+    live: list[dict[str, Any]] = field(default_factory=list)
+
+
+def claim_is_abandoned(holder: str | None, sent_at: datetime, cutoff: datetime) -> bool:
+    """A claim whose holder is certainly gone: a process of this host that no longer runs, or
+    a holder on another host (whose processes this host cannot see) silent since ``cutoff``.
+    A live process of this host never loses its claim, however old."""
+    if owner_is_dead(holder):
+        return True
+    return not on_this_host(holder) and aware(sent_at) < cutoff
 
 
 class DecisionClaims:
@@ -275,3 +293,59 @@ class DecisionClaims:
                 .values(status=PENDING, claim_token=None, updated_at=now)
             )
         return (result.rowcount or 0) + (result2.rowcount or 0)
+
+    def requeue_stuck(
+        self,
+        *,
+        older_than: timedelta = STALE_SENT_AFTER,
+        application_ids: Sequence[str] | None = None,
+    ) -> Requeued:
+        """SENT -> PENDING for claims whose holder is gone (:func:`claim_is_abandoned`).
+
+        The application row and its transactions go back together, compare-and-set on the old
+        token, so a holder that closes its claim meanwhile keeps it. The next decide step sends
+        the application again with the same entity id, and the engine answers with the
+        decision it may already have made.
+        """
+        s = scoring_status
+        now = utcnow()
+        where = [s.c.transaction_id == APPLICATION_ROW, s.c.status == SENT]
+        if application_ids is not None:
+            where.append(s.c.application_id.in_(list(application_ids)))
+        result = Requeued()
+        with self.engine.begin() as conn:
+            sent = conn.execute(
+                sa.select(s.c.partition_date, s.c.application_id, s.c.claim_token, s.c.sent_at)
+                .where(*where)
+                .order_by(s.c.partition_date, s.c.application_id)
+            ).all()
+            for day, app, holder, sent_at in sent:
+                row = {"partition_date": day, "application_id": app, "holder": holder}
+                row["sent_at"] = aware(sent_at).isoformat()
+                if claim_is_abandoned(holder, sent_at, now - older_than):
+                    result.requeued.append(row)
+                else:
+                    result.live.append(row)
+            params = [
+                {"app": row["application_id"], "old": row["holder"]} for row in result.requeued
+            ]
+            if params:
+                reopened = {"status": PENDING, "claim_token": None, "updated_at": now}
+                conn.execute(
+                    s.update()
+                    .where(*bound_application_row(SENT), token_is(sa.bindparam("old")))
+                    .values(**reopened),
+                    params,
+                )
+                conn.execute(
+                    s.update()
+                    .where(
+                        s.c.application_id == sa.bindparam("app"),
+                        s.c.transaction_id != APPLICATION_ROW,
+                        s.c.status == SENT,
+                        token_is(sa.bindparam("old")),
+                    )
+                    .values(**reopened),
+                    params,
+                )
+        return result

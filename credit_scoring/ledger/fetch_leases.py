@@ -4,7 +4,9 @@ Two overlapping runs never pull the same applicant twice; a run killed mid-fetch
 that the next run takes over (at once when the holder's process is gone on this host, when the
 lease expires otherwise). Whether a failed fetch is tried again is the fetch's own verdict,
 stored with it (``retryable``): a transient failure is retried by the next run automatically, a
-terminal one only when an operator asks (``retry_errors``).
+terminal one only when an operator asks (``retry_errors``). An application whose fetch keeps
+failing transiently is given up after ``fetch_attempts`` runs: it ends ERROR with its last code,
+no longer retryable, so a dead login is not fetched every night forever.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class FetchLeases:
     """Claiming, closing and giving back fetch leases."""
 
     engine: sa.Engine
+    #: Runs that may fetch one application (``CREDIT_SCORING_FETCH_ATTEMPTS``).
+    fetch_attempts: int
 
     def claim_fetch(
         self,
@@ -176,6 +180,7 @@ class FetchLeases:
         t = application_ingestion
         failed = [p for p in params if p["b_state"] == ERROR]
         with self.engine.begin() as conn:
+            self._give_up_at_the_cap(conn, [p for p in failed if p["b_retryable"]])
             conn.execute(
                 t.update()
                 .where(
@@ -206,6 +211,28 @@ class FetchLeases:
                     )
                 )
                 self._record_fetch_errors(conn, failed, partition_of, now)
+
+    def _give_up_at_the_cap(self, conn: sa.Connection, transient: list[dict[str, Any]]) -> None:
+        """A transient failure on an application's last allowed attempt is final: recorded as
+        not retryable (still ERROR with its last code), so no run fetches it again unless an
+        operator asks (``retry_errors``). Changes ``transient``'s parameters in place."""
+        if not transient:
+            return
+        t = application_ingestion
+        attempts: dict[str, int] = {}
+        for chunk in chunks([p["app"] for p in transient]):
+            rows = conn.execute(
+                sa.select(t.c.application_id, t.c.attempts).where(t.c.application_id.in_(chunk))
+            )
+            attempts.update({app: int(n) for app, n in rows})
+        for p in transient:
+            done = attempts.get(p["app"], 0) + 1
+            if done >= self.fetch_attempts:
+                p["b_retryable"] = False
+                p["b_error_message"] = (
+                    f"gave up after {done} fetch attempts (CREDIT_SCORING_FETCH_ATTEMPTS="
+                    f"{self.fetch_attempts}); last: {p['b_error_message'] or p['b_error_code']}"
+                )
 
     def _record_fetch_errors(
         self,

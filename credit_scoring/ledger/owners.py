@@ -19,6 +19,11 @@ def new_owner_token(purpose: str = "run") -> str:
     return f"{_HOST}:{os.getpid()}:{purpose}:{uuid.uuid4().hex[:12]}"
 
 
+def on_this_host(token: str | None) -> bool:
+    """Whether the owner runs on this host, where :func:`owner_is_dead` can tell."""
+    return bool(token) and str(token).split(":", 1)[0] == _HOST
+
+
 def owner_is_dead(token: str | None) -> bool:
     """True only when the owner certainly no longer runs (same host, process gone)."""
     if not token:

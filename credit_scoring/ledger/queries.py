@@ -1,10 +1,13 @@
-"""Reading the ledger: counts per day and status, one row per application, the keys of a
-day's transactions, stuck work, and the fetch leases. Nothing here writes."""
+"""Reading the ledger: counts per day and status, one row per application, one application's
+whole story, the keys of a day's transactions, stuck work, and the fetch leases. Nothing here
+writes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,12 +25,51 @@ from credit_scoring.ledger.schema import (
 from credit_scoring.ledger.sql import driver_frame, utcnow
 
 
+@dataclass(frozen=True)
+class Days:
+    """Which partitions a query reads: listed days, an inclusive range, or both (all when
+    nothing is given). ISO dates compare as text, so the range is a plain string comparison."""
+
+    listed: tuple[str, ...] | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def conditions(self, column: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+        where = []
+        if self.listed is not None:
+            where.append(column.in_(list(self.listed)))
+        if self.since is not None:
+            where.append(column >= self.since)
+        if self.until is not None:
+            where.append(column <= self.until)
+        return where
+
+
+def as_days(partition_dates: Iterable[str] | Days | None) -> Days:
+    if isinstance(partition_dates, Days):
+        return partition_dates
+    return Days(None if partition_dates is None else tuple(partition_dates))
+
+
+@dataclass
+class ApplicationStory:
+    """Everything the ledger knows of one application (``ledger show``)."""
+
+    application: dict[str, Any]
+    fetch: dict[str, Any] | None
+    transactions: dict[str, int]
+
+
 class Queries:
     """What operators, checks and the reconciliation read."""
 
     engine: sa.Engine
 
-    def status_counts(self, partition_dates: Iterable[str] | None = None) -> pd.DataFrame:
+    def status_counts(
+        self,
+        partition_dates: Iterable[str] | Days | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
         """Counts per partition and status: transactions and applications."""
         s = scoring_status
         is_app = sa.case((s.c.transaction_id == APPLICATION_ROW, 1), else_=0)
@@ -41,8 +83,9 @@ class Queries:
             .group_by(s.c.partition_date, s.c.status)
             .order_by(s.c.partition_date, s.c.status)
         )
-        if partition_dates is not None:
-            query = query.where(s.c.partition_date.in_(list(partition_dates)))
+        query = query.where(*as_days(partition_dates).conditions(s.c.partition_date))
+        if statuses is not None:
+            query = query.where(s.c.status.in_(list(statuses)))
         with self.engine.begin() as conn:
             rows = conn.execute(query).all()
         frame = pd.DataFrame(
@@ -52,23 +95,22 @@ class Queries:
 
     def application_statuses(
         self,
-        partition_dates: Iterable[str] | None = None,
+        partition_dates: Iterable[str] | Days | None = None,
         *,
         transaction_counts: bool = True,
+        statuses: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """One row per application: its own status, error, decision, and transaction counts.
 
         ``transaction_counts=False`` leaves the counts out (all zero): they cost a pass over
         every transaction row of the days, which callers that only need the application's own
-        state (the checks) skip.
+        state (the checks) skip. ``statuses`` keeps applications whose own status is one of them.
         """
         s = scoring_status
-        days = None if partition_dates is None else list(partition_dates)
-        counted = s.c.transaction_id != APPLICATION_ROW
+        days = as_days(partition_dates).conditions(s.c.partition_date)
+        counted = sa.and_(s.c.transaction_id != APPLICATION_ROW, *days)
         if not transaction_counts:
             counted = sa.false()
-        elif days is not None:
-            counted = sa.and_(counted, s.c.partition_date.in_(days))
 
         def count_of(status: str) -> sa.Label:
             return sa.func.sum(sa.case((s.c.status == status, 1), else_=0)).label(status.lower())
@@ -104,11 +146,47 @@ class Queries:
             .where(s.c.transaction_id == APPLICATION_ROW)
             .order_by(s.c.partition_date, s.c.application_id)
         )
-        if days is not None:
-            query = query.where(s.c.partition_date.in_(days))
+        query = query.where(*days)
+        if statuses is not None:
+            query = query.where(s.c.status.in_(list(statuses)))
         with self.engine.begin() as conn:
             rows = conn.execute(query).mappings().all()
         return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+
+    def application_story(self, application_id: str) -> ApplicationStory | None:
+        """The application's own row, its fetch lease and its transactions by status; None
+        when the ledger has never seen it."""
+        s, t = scoring_status, application_ingestion
+        with self.engine.begin() as conn:
+            application = (
+                conn.execute(
+                    sa.select(s).where(
+                        s.c.application_id == application_id,
+                        s.c.transaction_id == APPLICATION_ROW,
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            fetch = conn.execute(sa.select(t).where(t.c.application_id == application_id))
+            fetch_row = fetch.mappings().first()
+            by_status = conn.execute(
+                sa.select(s.c.status, sa.func.count())
+                .where(
+                    s.c.application_id == application_id,
+                    s.c.transaction_id != APPLICATION_ROW,
+                )
+                .group_by(s.c.status)
+            ).all()
+        if application is None and fetch_row is None:
+            return None
+        counts = {status: 0 for status in (PENDING, SENT, SCORED, ERROR)}
+        counts.update({status: int(n) for status, n in by_status})
+        return ApplicationStory(
+            application=dict(application) if application is not None else {},
+            fetch=dict(fetch_row) if fetch_row is not None else None,
+            transactions=counts,
+        )
 
     def transaction_keys(self, partition_dates: Iterable[str]) -> pd.DataFrame:
         """(application_id, transaction_id, status) of every transaction row in the partitions."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
+from credit_scoring.core.settings import DEFAULT_FETCH_ATTEMPTS
 from credit_scoring.ledger import Ledger
 
 
@@ -16,5 +17,11 @@ class LedgerResource(dg.ConfigurableResource):
         "postgresql+psycopg://user@host/db"
     )
 
+    fetch_attempts: int = Field(
+        default=DEFAULT_FETCH_ATTEMPTS,
+        description="Runs that may fetch one application before a transient failure is final "
+        "(CREDIT_SCORING_FETCH_ATTEMPTS)",
+    )
+
     def get(self) -> Ledger:
-        return Ledger(self.url)
+        return Ledger(self.url, fetch_attempts=self.fetch_attempts)

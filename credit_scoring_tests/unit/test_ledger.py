@@ -19,38 +19,12 @@ from credit_scoring.ledger import (
     new_owner_token,
 )
 from credit_scoring.ledger.engine import dispose_engines
-
-DAY = "2026-10-05"
+from credit_scoring_tests.builders.ledger_rows import DAY, apps, register, txs
 
 
 @pytest.fixture
 def ledger(ledger_url) -> Ledger:
     return Ledger(ledger_url)
-
-
-def apps(*ids: str, day: str = DAY) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "application_id": list(ids),
-            "login_id": [f"login-{i}" for i in ids],
-            "partition_date": [day] * len(ids),
-        }
-    )
-
-
-def txs(app: str, n: int, day: str = DAY) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "application_id": [app] * n,
-            "transaction_id": [f"{app}-t{i}" for i in range(n)],
-            "partition_date": [day] * n,
-        }
-    )
-
-
-def register(ledger: Ledger, **counts: int):
-    frames = [txs(app, n) for app, n in counts.items()]
-    return ledger.register_transactions(pd.concat(frames, ignore_index=True), apps(*counts))
 
 
 def statuses(ledger: Ledger) -> dict[str, str]:
@@ -208,6 +182,39 @@ def test_fetch_outcomes_record_errors_and_the_fetchs_verdict_decides_the_retry(l
     assert ledger.claim_fetch(apps("A", "B", "C"), owner=other) == ["C"]
     assert ledger.claim_fetch(apps("A", "B"), owner=other, retry_errors=True) == ["B"]
     assert ledger.claim_fetch(apps("A"), owner=other, refetch=True) == ["A"]
+
+
+def test_a_fetch_failing_transiently_run_after_run_is_given_up_at_the_cap(ledger_url):
+    ledger = Ledger(ledger_url, fetch_attempts=3)
+
+    def fail_once(code: str) -> list[str]:
+        owner = new_owner_token("fetch")
+        won = ledger.claim_fetch(apps("A"), owner=owner)
+        if won:
+            outcome = {
+                "application_id": "A",
+                "partition_date": DAY,
+                "ok": False,
+                "retryable": True,
+                "request_id": None,
+                "http_status": 503,
+                "error_code": code,
+                "error_message": "service unavailable",
+                "fetched_at": datetime.now(UTC),
+            }
+            ledger.record_fetch_outcomes(pd.DataFrame([outcome]), owner=owner)
+        return won
+
+    assert [fail_once(f"HTTP_503_{n}") for n in range(1, 5)] == [["A"], ["A"], ["A"], []]
+
+    lease = ledger.ingestion_states([DAY]).set_index("application_id").loc["A"]
+    assert (lease["state"], lease["attempts"], lease["retryable"]) == (ERROR, 3, False)
+    assert lease["error_code"] == "HTTP_503_3"
+    assert lease["error_message"].startswith("gave up after 3 fetch attempts")
+    row = ledger.application_statuses([DAY]).set_index("application_id").loc["A"]
+    assert (row["status"], row["error_stage"], row["error_code"]) == (ERROR, "fetch", "HTTP_503_3")
+    # an operator can still ask for it
+    assert ledger.claim_fetch(apps("A"), owner=new_owner_token("fetch"), retry_errors=True) == ["A"]
 
 
 def test_a_lease_given_back_by_a_failed_run_is_retried_by_the_next(ledger):

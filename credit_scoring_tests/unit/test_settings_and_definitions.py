@@ -157,6 +157,7 @@ def test_a_customer_id_that_is_not_one_path_segment_is_refused(monkeypatch):
         ("CREDIT_SCORING_EXECUTOR", "kubernetes", "is not an executor"),
         ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "0", "is not a positive number of days"),
         ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "three", "is not a positive number of days"),
+        ("CREDIT_SCORING_FETCH_ATTEMPTS", "0", "is not a positive number of attempts"),
     ],
 )
 def test_more_invalid_values_fail_at_load_with_the_variable_name(
@@ -244,3 +245,15 @@ def test_a_location_is_local_or_in_a_store(location, local):
 
     assert is_local_url(location) is local
     assert (upath(location).protocol in ("", "file", "local")) is local
+
+
+def test_the_fetch_attempt_cap_reaches_the_ledger_the_runs_use(monkeypatch):
+    from credit_scoring.deployment import build_resources
+
+    monkeypatch.delenv("CREDIT_SCORING_FETCH_ATTEMPTS", raising=False)
+    assert build_resources()["ledger"].get().fetch_attempts == 5
+    monkeypatch.setenv("CREDIT_SCORING_FETCH_ATTEMPTS", "2")
+    resources = build_resources()
+    assert resources["ledger"].get().fetch_attempts == 2
+    # the lake's IO manager records bronze's outcomes through the same ledger
+    assert resources["lake_io_manager"].ledger.get().fetch_attempts == 2
