@@ -72,6 +72,8 @@ def build_flinks_resource(endpoints: Endpoints | None = None) -> FlinksResource:
         customer_id=_env_or_default(FLINKS_CUSTOMER_ID_VAR, endpoints.flinks_customer_id),
         api_key=_secret(FLINKS_API_KEY_VAR),
         timeout_seconds=endpoints.flinks_timeout_seconds,
+        concurrency=endpoints.flinks_concurrency,
+        days_of_transactions=endpoints.flinks_days_of_transactions,
     )
 
 
@@ -81,7 +83,10 @@ def build_taktile_resource(endpoints: Endpoints | None = None) -> TaktileResourc
         base_url=_env_or_default(TAKTILE_BASE_URL_VAR, endpoints.taktile_base_url),
         api_key=_secret(TAKTILE_API_KEY_VAR),
         flow_slug=_env_or_default(TAKTILE_FLOW_SLUG_VAR, endpoints.taktile_flow_slug),
+        version=endpoints.taktile_flow_version,
+        sandbox=endpoints.taktile_sandbox,
         timeout_seconds=endpoints.taktile_timeout_seconds,
+        concurrency=endpoints.taktile_concurrency,
     )
 
 

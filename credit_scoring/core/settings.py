@@ -40,6 +40,13 @@ FETCH_ATTEMPTS_VAR = "CREDIT_SCORING_FETCH_ATTEMPTS"
 DEFAULT_FETCH_ATTEMPTS = 5
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
 TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
+FLINKS_CONCURRENCY_VAR = "FLINKS_CONCURRENCY"
+TAKTILE_CONCURRENCY_VAR = "TAKTILE_CONCURRENCY"
+#: How much history to ask Flinks for (its ``DaysOfTransactions``).
+FLINKS_HISTORY_VAR = "FLINKS_DAYS_OF_TRANSACTIONS"
+FLINKS_HISTORY_WINDOWS = ("Days90", "Days365")
+TAKTILE_FLOW_VERSION_VAR = "TAKTILE_FLOW_VERSION"
+TAKTILE_SANDBOX_VAR = "TAKTILE_SANDBOX"
 #: ``dev`` says that the local mock APIs are intended; anything else is a real deployment.
 ENV_VAR = "CREDIT_SCORING_ENV"
 DEV, PRODUCTION = "dev", "production"
@@ -252,6 +259,11 @@ class Endpoints:
     taktile_flow_slug: str
     flinks_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     taktile_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    flinks_concurrency: int = 16
+    taktile_concurrency: int = 8
+    flinks_days_of_transactions: str = "Days365"
+    taktile_flow_version: str = "v1.0"
+    taktile_sandbox: bool = False
 
 
 #: The variables a real deployment must set; ``CREDIT_SCORING_ENV=dev`` lets them default to
@@ -292,7 +304,36 @@ def load_endpoints() -> Endpoints:
         ),
         flinks_timeout_seconds=parse_timeout(FLINKS_TIMEOUT_VAR),
         taktile_timeout_seconds=parse_timeout(TAKTILE_TIMEOUT_VAR),
+        flinks_concurrency=parse_concurrency(FLINKS_CONCURRENCY_VAR, 16),
+        taktile_concurrency=parse_concurrency(TAKTILE_CONCURRENCY_VAR, 8),
+        flinks_days_of_transactions=parse_choice(
+            FLINKS_HISTORY_VAR, FLINKS_HISTORY_WINDOWS, default="Days365"
+        ),
+        taktile_flow_version=_read(TAKTILE_FLOW_VERSION_VAR) or "v1.0",
+        taktile_sandbox=parse_choice(TAKTILE_SANDBOX_VAR, ("true", "false"), default="false")
+        == "true",
     )
+
+
+def parse_concurrency(variable: str, default: int) -> int:
+    """Calls in flight at once to one API (and its connection pool)."""
+    raw = _read(variable)
+    if raw is None:
+        return default
+    return positive_whole_number(
+        variable, raw, "calls", f"calls in flight at once (default {default})"
+    )
+
+
+def parse_choice(variable: str, choices: tuple[str, ...], *, default: str) -> str:
+    """One of ``choices`` (``default`` when unset), compared without regard to case."""
+    raw = _read(variable)
+    if raw is None:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{variable}={raw!r} is not one of {', '.join(choices)}")
 
 
 def load_settings() -> Settings:

@@ -36,6 +36,7 @@ from credit_scoring.core.api_keys import (
     refused_redirect_message,
 )
 from credit_scoring.core.retrying import RetryPolicy, attempts
+from credit_scoring.core.settings import FLINKS_HISTORY_WINDOWS
 from credit_scoring.ingestion.flinks_errors import (
     FlinksError,
     FlinksProtocolError,
@@ -44,7 +45,8 @@ from credit_scoring.ingestion.flinks_errors import (
     classify,
 )
 
-DAYS_OF_TRANSACTIONS = ("Days90", "Days365")
+#: The history windows Flinks offers (the settings validate FLINKS_DAYS_OF_TRANSACTIONS by them).
+DAYS_OF_TRANSACTIONS = FLINKS_HISTORY_WINDOWS
 #: Flinks' spelling of the key header (header names are case-insensitive).
 API_KEY_HEADER = "x-api-key"
 

@@ -13,8 +13,12 @@ from credit_scoring.silver.silver_assets import SILVER_TRANSACTIONS_KEY
     asset=SILVER_TRANSACTIONS_KEY,
     description=(
         "Every transaction of the latest bronze response of each application is in exactly "
-        "one of silver or the quarantine, and silver and the ledger hold the same keys."
+        "one of silver or the quarantine, and silver and the ledger hold the same keys. "
+        "Blocking: a run does not build features or decisions on days that disagree."
     ),
+    # a day whose bronze, silver and ledger disagree must not be scored: the run stops before
+    # the features (and so the decisions) of its days
+    blocking=True,
 )
 def bronze_silver_reconciliation(
     context: dg.AssetCheckExecutionContext, lake: LakeResource, ledger: LedgerResource

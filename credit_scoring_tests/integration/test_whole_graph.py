@@ -2,12 +2,18 @@
 
 Applications -> bronze -> silver -> dbt features -> Taktile decisions (the HTTP client) ->
 decision monitoring, as one backfill run over the sample days, exactly as an operator runs it.
+The module's tests share that run, in order: what it decided, a re-run that does nothing, and
+then a day made to disagree with its ledger, which the blocking reconciliation check stops.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from credit_scoring.core.settings import REPO_ROOT
@@ -22,7 +28,12 @@ from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
 from devtools.instance import write_dagster_yaml
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    # the tests share one run and follow each other: one test process takes them all
+    pytest.mark.xdist_group("whole_graph"),
+]
 
 
 def materialize(env: dict[str, str], days: list[str]) -> subprocess.CompletedProcess[str]:
@@ -36,20 +47,40 @@ def materialize(env: dict[str, str], days: list[str]) -> subprocess.CompletedPro
     )
 
 
-def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error(
-    mock_server_factory, tmp_path
-):
-    server = mock_server_factory(
+@dataclass
+class FaultedRun:
+    home: Path
+    env: dict[str, str]
+    days: list[str]
+    server: object
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def faulted_run(mock_server_module_factory, tmp_path_factory) -> FaultedRun:
+    """The sample days, materialised once with faults on both APIs."""
+    server = mock_server_module_factory(
         SAMPLE_DATA,
         "--fault-rate", "0.2",
         "--fault-seed", "20",
         "--slow-ms", "800",
     )  # fmt: skip
+    home = tmp_path_factory.mktemp("whole_graph")
     days = sample_days()
-    env = pipeline_env(tmp_path, server.base_url, TAKTILE_BASE_URL=server.base_url)
-    write_dagster_yaml(tmp_path / "dagster_home")
+    env = pipeline_env(home, server.base_url, TAKTILE_BASE_URL=server.base_url)
+    write_dagster_yaml(home / "dagster_home")
+    run = FaultedRun(home, env, days, server, materialize(env, days))
+    yield run
+    dispose_engines()
 
-    first = materialize(env, days)
+
+def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error(faulted_run):
+    tmp_path, days, server, first = (
+        faulted_run.home,
+        faulted_run.days,
+        faulted_run.server,
+        faulted_run.result,
+    )
     assert first.returncode == 0, first.stderr[-6000:]
 
     statuses = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}").application_statuses(days)
@@ -76,8 +107,13 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     )
     assert int(monitoring["d"].item()) == int(monitoring["s"].item()) == len(scored)
 
+
+def test_running_the_finished_days_again_calls_neither_api_and_adds_nothing(faulted_run):
+    assert faulted_run.result.returncode == 0
+    tmp_path, server = faulted_run.home, faulted_run.server
+    decisions = query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
     server.reset_stats()
-    again = materialize(env, days)
+    again = materialize(faulted_run.env, faulted_run.days)
     assert again.returncode == 0, again.stderr[-6000:]
     calls = server.stats()["requests"]
     assert calls.get("Authorize", 0) == 0, calls
@@ -85,4 +121,49 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     assert len(
         query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
     ) == len(decisions)
-    dispose_engines()
+
+
+def test_a_day_whose_ledger_disagrees_with_silver_gets_no_features_or_decisions(faulted_run):
+    """The reconciliation check is blocking: with one ledger row gone, the day's run fails at
+    the check and never starts the dbt features, the decisions or the monitoring."""
+    assert faulted_run.result.returncode == 0
+    day = faulted_run.days[0]
+    ledger_file = faulted_run.home / "ledger.sqlite"
+    with sqlite3.connect(ledger_file) as conn:
+        planted = conn.execute(
+            "delete from scoring_status where rowid = (select min(rowid) from scoring_status "
+            "where partition_date = ? and transaction_id != '*')",
+            (day,),
+        ).rowcount
+    assert planted == 1
+
+    blocked = subprocess.run(
+        dagster_materialize("*", "--partition", day),
+        env=faulted_run.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert blocked.returncode != 0
+    assert "blocking asset check failed" in blocked.stderr
+
+    with dg.DagsterInstance.from_config(str(faulted_run.home / "dagster_home")) as instance:
+        run = instance.get_runs(limit=1)[0]
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        started = {
+            record.step_key
+            for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        }
+        evaluations = [
+            record.asset_check_evaluation
+            for record in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+        ]
+    assert "silver" in started
+    assert not {"dbt_features", "credit_decisions", "dbt_monitoring"} & started, started
+    (reconciliation,) = [e for e in evaluations if e.check_name == "bronze_silver_reconciliation"]
+    assert not reconciliation.passed
+    assert reconciliation.metadata["ledger_without_silver_row"].value == 0
+    assert reconciliation.metadata["silver_without_ledger_row"].value == 1

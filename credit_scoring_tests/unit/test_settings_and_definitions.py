@@ -257,3 +257,41 @@ def test_the_fetch_attempt_cap_reaches_the_ledger_the_runs_use(monkeypatch):
     assert resources["ledger"].get().fetch_attempts == 2
     # the lake's IO manager records bronze's outcomes through the same ledger
     assert resources["lake_io_manager"].ledger.get().fetch_attempts == 2
+
+
+def test_the_api_knobs_reach_the_resources(monkeypatch):
+    from credit_scoring.deployment import build_flinks_resource, build_taktile_resource
+
+    for name in ("FLINKS_CONCURRENCY", "FLINKS_DAYS_OF_TRANSACTIONS", "TAKTILE_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("TAKTILE_FLOW_VERSION", "TAKTILE_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+    flinks, taktile = build_flinks_resource(), build_taktile_resource()
+    assert (flinks.concurrency, flinks.days_of_transactions) == (16, "Days365")
+    assert (taktile.concurrency, taktile.version, taktile.sandbox) == (8, "v1.0", False)
+
+    monkeypatch.setenv("FLINKS_CONCURRENCY", "4")
+    monkeypatch.setenv("FLINKS_DAYS_OF_TRANSACTIONS", "days90")
+    monkeypatch.setenv("TAKTILE_CONCURRENCY", "2")
+    monkeypatch.setenv("TAKTILE_FLOW_VERSION", "v2.3")
+    monkeypatch.setenv("TAKTILE_SANDBOX", "TRUE")
+    flinks, taktile = build_flinks_resource(), build_taktile_resource()
+    assert (flinks.concurrency, flinks.days_of_transactions) == (4, "Days90")
+    assert (taktile.concurrency, taktile.version, taktile.sandbox) == (2, "v2.3", True)
+    assert taktile.client().path.endswith("/sandbox/decide")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FLINKS_CONCURRENCY", "0", "is not a positive number of calls"),
+        ("TAKTILE_CONCURRENCY", "many", "is not a positive number of calls"),
+        ("FLINKS_DAYS_OF_TRANSACTIONS", "Days30", "is not one of Days90, Days365"),
+        ("TAKTILE_SANDBOX", "maybe", "is not one of true, false"),
+    ],
+)
+def test_a_bad_api_knob_fails_at_load_naming_it(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable) as raised:
+        load_endpoints()
+    assert message in str(raised.value)
