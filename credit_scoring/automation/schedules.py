@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from credit_scoring.automation.jobs import daily_scoring_job
+from credit_scoring.automation.jobs import daily_scoring_job, decision_sla_job
 
 #: 06:00 UTC: yesterday's applications are complete, and decisions are due by 09:00
-#: (see the freshness policy on scoring/credit_decisions).
+#: (the SLA check, credit_scoring.decisioning.decision_sla).
 DAILY_CRON = "0 6 * * *"
 
 
@@ -28,3 +28,15 @@ def previous_day(tick: date) -> str:
 def daily_scoring_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = previous_day(context.scheduled_execution_time.date())
     return dg.RunRequest(run_key=f"daily-{day}", partition_key=day, tags={"trigger": "schedule"})
+
+
+@dg.schedule(
+    job=decision_sla_job,
+    cron_schedule="0 9 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="At 09:00 UTC, check that yesterday's applications all have their decision.",
+)
+def decision_sla_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    day = previous_day(context.scheduled_execution_time.date())
+    return dg.RunRequest(run_key=f"sla-{day}", tags={"trigger": "sla", "sla_partition": day})

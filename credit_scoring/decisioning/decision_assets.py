@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -39,16 +38,8 @@ class DecisionConfig(dg.Config):
     )
 
 
-#: Yesterday's decisions are expected by 09:00 UTC (the daily schedule starts at 06:00): the UI
-#: shows the asset as stale, and alerts can fire, when no run has refreshed it by then.
-DECISIONS_FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron="0 9 * * *", lower_bound_delta=timedelta(hours=9), timezone="UTC"
-)
-
-
 def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
     return dg.AssetOut(
-        freshness_policy=DECISIONS_FRESHNESS,
         key=key,
         io_manager_key="decision_store",
         group_name="decisioning",

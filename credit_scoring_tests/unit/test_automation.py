@@ -7,7 +7,11 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
-from credit_scoring.automation.schedules import daily_scoring_schedule, previous_day
+from credit_scoring.automation.schedules import (
+    daily_scoring_schedule,
+    decision_sla_schedule,
+    previous_day,
+)
 from credit_scoring.automation.sensors import FIRST_LOOKBACK_DAYS, evaluate
 
 
@@ -23,6 +27,23 @@ def test_the_schedule_scores_yesterday():
     request = daily_scoring_schedule(context)
     assert request.partition_key == "2026-10-05"
     assert request.run_key == "daily-2026-10-05"
+
+
+def test_the_sla_schedule_checks_yesterday_at_nine_without_materialising_anything():
+    from credit_scoring.definitions import defs
+
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 10, 6, 9, 0, tzinfo=UTC)
+    )
+    request = decision_sla_schedule(context)
+    assert request.run_key == "sla-2026-10-05"
+    assert request.tags["sla_partition"] == "2026-10-05"
+    assert decision_sla_schedule.cron_schedule == "0 9 * * *"
+    job = defs.resolve_job_def(decision_sla_schedule.job_name)
+    assert job.partitions_def is None
+    assert [node.name for node in job.nodes] == [
+        "scoring__credit_decisions_yesterdays_decisions_by_0900_utc"
+    ]
 
 
 def test_a_day_is_requested_again_only_when_it_gains_an_application():
