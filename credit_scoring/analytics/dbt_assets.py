@@ -28,10 +28,11 @@ from credit_scoring.analytics.dbt_project import (
     new_target_path,
     save_parse,
 )
-from credit_scoring.analytics.publish import publish
+from credit_scoring.analytics.publish import Published, publish
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
 from credit_scoring.lake.catalogue import register_views
+from credit_scoring.lake.io_manager import table_schema
 from credit_scoring.lake.storage import LakeResource
 from credit_scoring.lake.tables import DBT_MODEL_TABLES
 from credit_scoring.ledger.resource import LedgerResource
@@ -71,6 +72,28 @@ translator = CreditScoringDbtTranslator(
 )
 
 
+def with_published_metadata(events: list[Any], published: Mapping[str, Published]) -> list[Any]:
+    """dbt's materialisations, each published model's with the rows and columns the run wrote
+    to the lake (``dagster/row_count``, ``dagster/column_schema``): the asset page shows and
+    plots them as it does for the lake's own tables."""
+    enriched = []
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+        # Output keeps its metadata as MetadataValue objects
+        name = str(getattr(unique_id, "value", unique_id) or "").rsplit(".", 1)[-1]
+        model = published.get(name) if name else None
+        if model is not None:
+            event = event.with_metadata(
+                {
+                    **event.metadata,
+                    "dagster/row_count": model.rows,
+                    "dagster/column_schema": table_schema(model.schema),
+                }
+            )
+        enriched.append(event)
+    return enriched
+
+
 def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     """One ``@dbt_assets`` over part of the project (``select=`` or ``exclude=``), built for
     the run's application-date window and published to the lake."""
@@ -108,10 +131,13 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
             published = publish(lake.store(), ledger.get().engine, Path(exports), days)
         context.log.info(
             "published to the lake: "
-            + (", ".join(f"{path} ({rows} rows)" for path, rows in published.items()) or "none")
+            + (
+                ", ".join(f"{path} ({model.rows} rows)" for path, model in published.items())
+                or "none"
+            )
         )
         register_views(lake, [DBT_MODEL_TABLES[path] for path in published], context.log)
-        yield from events
+        yield from with_published_metadata(events, published)
         save_parse(target)
         crash_point("dbt.finished", name)
 

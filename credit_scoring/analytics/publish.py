@@ -10,6 +10,7 @@ day rebuilt with fewer rows never keeps stale ones and readers always find the d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -49,10 +50,19 @@ def day_slices(exported: pa.Table, days: Sequence[str]) -> dict[str, pa.Table]:
     return slices
 
 
+@dataclass(frozen=True)
+class Published:
+    """One model's window as written to the lake: its rows and its columns."""
+
+    rows: int
+    schema: pa.Schema
+
+
 def publish(
     store: LakeStore, engine: sa.Engine, folder: Path, days: Sequence[str]
-) -> dict[str, int]:
-    """Write every model exported into ``folder`` to the lake; returns rows per model."""
+) -> dict[str, Published]:
+    """Write every model exported into ``folder`` to the lake; returns each model's rows and
+    schema, by model name."""
     published = {}
     for table, path in exported_models(folder).items():
         exported = pq.read_table(path)
@@ -60,5 +70,5 @@ def publish(
             with partition_lock(engine, f"{table.path}/{day}"):
                 store.sweep_temporaries(table, day)
                 store.write_arrow(table, day, part)
-        published[table.path] = exported.num_rows
+        published[table.path] = Published(exported.num_rows, exported.schema)
     return published

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.core.metadata import error_counts
 from credit_scoring.decisioning.decision_contract import FEATURES_MODEL
 from credit_scoring.decisioning.decision_store import DecisionBatch
 from credit_scoring.decisioning.payloads import build_requests, decision_rows
@@ -142,9 +143,9 @@ def credit_decisions(
         )
     )
     new = decision_rows(decisions, requests, dates)
-    errors_by_code = pd.Series(
+    error_codes = pd.Series(
         [d.error_code for d in failed] + [u.error_code for u in unsendable], dtype="object"
-    ).value_counts()
+    )
     yield dg.Output(
         DecisionBatch(new, claim_token=token),
         "credit_decisions",
@@ -153,7 +154,7 @@ def credit_decisions(
             "sent": len(requests),
             "new_decisions": len(new),
             "errors": len(failed) + len(unsendable),
-            "errors_by_code": {str(k): int(v) for k, v in errors_by_code.items()},
+            **error_counts(error_codes),
             "error_rate": (len(failed) + len(unsendable)) / len(claimed) if claimed else 0.0,
             "decision_engines": {
                 str(k): int(v) for k, v in new["decision_engine"].value_counts().items()

@@ -3,6 +3,7 @@ work."""
 
 import dagster as dg
 
+from credit_scoring.core.metadata import error_counts
 from credit_scoring.core.partitions import checked_days
 from credit_scoring.decisioning.decision_assets import CREDIT_DECISIONS_KEY
 from credit_scoring.decisioning.payloads import OUTCOMES
@@ -45,9 +46,7 @@ def taktile_error_rate(
             "errors": len(errors),
             "error_rate": rate,
             "threshold": TAKTILE_ERROR_RATE_THRESHOLD,
-            "errors_by_code": {
-                str(k): int(v) for k, v in errors["error_code"].value_counts().items()
-            },
+            **error_counts(errors["error_code"]),
         },
     )
 

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from credit_scoring.core.conventions import PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.core.metadata import error_counts
 from credit_scoring.ingestion.bronze_rows import bronze_rows, with_unusable_payloads_failed
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.handoffs import FetchedResponses
@@ -83,7 +84,6 @@ def flinks_accounts_detail(
     elapsed = time.perf_counter() - started
     frame = bronze_rows(todo, results, claim_token=owner, run_id=context.run.run_id)
     crash_point("bronze.before_write")
-    errors = frame.loc[~frame["ok"], "error_code"].value_counts()
     failed = int((~frame["ok"]).sum())
     return dg.Output(
         FetchedResponses(frame, lease_owner=owner),
@@ -94,7 +94,7 @@ def flinks_accounts_detail(
             "skipped": skipped,
             "errors": failed,
             "error_rate": (failed / len(frame)) if len(frame) else 0.0,
-            "errors_by_code": {str(k): int(v) for k, v in errors.items()},
+            **error_counts(frame.loc[~frame["ok"], "error_code"]),
             "http_calls": int(frame["http_calls"].sum()) if len(frame) else 0,
             "fetch_seconds": round(elapsed, 3),
             "applications_per_second": round(len(frame) / elapsed, 2) if elapsed > 0 else 0.0,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from credit_scoring.core.metadata import error_counts
 from credit_scoring.core.partitions import checked_days
 from credit_scoring.ingestion.bronze_asset import BRONZE_KEY
 from credit_scoring.ledger import ERROR
@@ -33,8 +34,6 @@ def flinks_error_rate(
             "errors": len(errors),
             "error_rate": rate,
             "threshold": FLINKS_ERROR_RATE_THRESHOLD,
-            "errors_by_code": {
-                str(k): int(v) for k, v in errors["error_code"].value_counts().items()
-            },
+            **error_counts(errors["error_code"]),
         },
     )

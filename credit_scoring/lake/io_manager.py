@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
 from credit_scoring.core.conventions import CREDIT_DATA_TEAM
 from credit_scoring.core.crashpoints import crash_point
@@ -115,7 +116,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 **totals,
                 "partitions": len(days),
                 "lake_path": dg.MetadataValue.path(str(store.root / table.path)),
-                "dagster/column_schema": table_schema(table),
+                "dagster/column_schema": table_schema(table.schema),
             }
         )
 
@@ -158,7 +159,6 @@ def merge_partition(
     return len(new_rows), present, store.write(table, day, merged)
 
 
-def table_schema(table: LakeTable) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in table.schema]
-    )
+def table_schema(schema: pa.Schema) -> dg.TableSchema:
+    """An Arrow schema as the column schema Dagster shows on an asset's page."""
+    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])

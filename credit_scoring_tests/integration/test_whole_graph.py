@@ -107,6 +107,15 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     )
     assert int(monitoring["d"].item()) == int(monitoring["s"].item()) == len(scored)
 
+    # dbt's published models report what they wrote, as the lake's tables do
+    features = query(tmp_path, database=CATALOGUE, sql="select * from applicant_features")
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("applicant_features"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == len(features)
+    columns = [column.name for column in metadata["dagster/column_schema"].schema.columns]
+    assert set(columns) == set(features.columns)
+
 
 def test_running_the_finished_days_again_calls_neither_api_and_adds_nothing(faulted_run):
     assert faulted_run.result.returncode == 0

@@ -173,6 +173,8 @@ def test_unknown_login_and_exhausted_retries_are_errors_and_the_others_land(worl
     assert set(silver_rows(DAY1)["application_id"]) == {"APP-1", "APP-2"}
     meta = result.asset_materializations_for_node("bronze__flinks_accounts_detail")[0].metadata
     assert meta["errors_by_code"].value == {"INVALID_LOGIN": 1, "RETRY_LATER": 1}
+    # and one number per code, which the UI plots over materialisations
+    assert (meta["errors/INVALID_LOGIN"].value, meta["errors/RETRY_LATER"].value) == (1, 1)
     error_rate = next(
         e for e in result.get_asset_check_evaluations() if e.check_name == "flinks_error_rate"
     )

@@ -49,7 +49,14 @@ def test_every_day_of_the_window_gets_its_file_and_a_rebuilt_day_keeps_no_stale_
     exports.mkdir()
     pq.write_table(features("2026-10-05", "2026-10-05"), exports / "applicant_features.parquet")
 
-    assert publish(store, ledger.engine, exports, DAYS) == {"applicant_features": 2}
+    published = publish(store, ledger.engine, exports, DAYS)
+    assert list(published) == ["applicant_features"]
+    assert published["applicant_features"].rows == 2
+    assert published["applicant_features"].schema.names == [
+        "application_id",
+        "application_date",
+        "balance_avg_90d",
+    ]
 
     table = table_for("applicant_features")
     assert len(store.read(table, ["2026-10-05"])) == 2

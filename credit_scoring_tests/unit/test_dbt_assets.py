@@ -144,3 +144,28 @@ def test_dbt_reads_an_s3_lake_through_s3fs_and_a_local_lake_without_it(monkeypat
     assert build_resources()["dbt"].target is None  # the profile's default: local
     monkeypatch.setenv(LAKE_URL_VAR, "s3://lake/credit-scoring")
     assert build_resources()["dbt"].target == "s3"
+
+
+def test_published_models_report_their_rows_and_columns_and_nothing_else_changes():
+    import pyarrow as pa
+
+    from credit_scoring.analytics.dbt_assets import with_published_metadata
+    from credit_scoring.analytics.publish import Published
+
+    schema = pa.schema([("application_id", pa.string()), ("income_90d", pa.float64())])
+    features = dg.Output(None, "applicant_features", metadata={"unique_id": "model.x.features"})
+    staging = dg.Output(None, "stg", metadata={"unique_id": "model.x.stg_silver__accounts"})
+    check = dg.AssetCheckResult(passed=True, check_name="not_null", asset_key="features")
+
+    enriched = with_published_metadata(
+        [features, staging, check], {"features": Published(rows=42, schema=schema)}
+    )
+
+    assert enriched[0].metadata["unique_id"].value == "model.x.features"
+    assert enriched[0].metadata["dagster/row_count"].value == 42
+    columns = enriched[0].metadata["dagster/column_schema"].schema.columns
+    assert [(c.name, c.type) for c in columns] == [
+        ("application_id", "string"),
+        ("income_90d", "double"),
+    ]
+    assert enriched[1:] == [staging, check]
