@@ -1,4 +1,6 @@
-"""The Dagster UI in a real browser: the lineage is there, a click materialises a day, checks pass.
+"""The Dagster UI in a real browser: the lineage is there, a backfill launched from the graph runs
+as the backfill policy says and passes its checks, and a day whose ledger disagrees is stopped
+by the blocking reconciliation check before any feature is built.
 
 Starts what `make dev` starts - the mock APIs and `dagster dev` (webserver + daemon) - on free
 loopback ports with a temporary CREDIT_SCORING_HOME and DAGSTER_HOME, drives Debian's Chromium
@@ -9,10 +11,12 @@ them in; the README's images come from this test).
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +48,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 DAY = "2026-10-05"
+DAYS = ["2026-10-05", "2026-10-06", "2026-10-07"]
 NO_COMMUNITY_DIALOG = "nux:\n  enabled: false\n"
 GROUPS = ["ingestion", "silver", "analytics", "decisioning"]
 ASSETS = [
@@ -186,18 +191,43 @@ query($runId: ID!) { logsForRun(runId: $runId, limit: 5000) {
 """
 
 
-def test_materialising_a_day_from_the_asset_graph_runs_the_whole_graph_and_passes_checks(
-    ui, browser, shots
-):
-    page = browser.new_page()
+BACKFILLS = """
+{ partitionBackfillsOrError { ... on PartitionBackfills { results {
+    id status numPartitions runs { runId status tags { key value } } } } } }
+"""
+STEP_STARTS = """
+query($runId: ID!) { logsForRun(runId: $runId, limit: 5000) {
+  ... on EventConnection { events { __typename ... on ExecutionStepStartEvent { stepKey } } } } }
+"""
+
+
+@contextmanager
+def screenshot_on_failure(page, shots: Path) -> Iterator[None]:
+    """Keep what the browser showed when a step of the test fails."""
     try:
-        materialise_a_day_by_clicking(ui, page, shots)
+        yield
     except Exception:
         page.screenshot(path=str(shots / "failure.png"))
         raise
 
 
-def materialise_a_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
+def test_a_three_day_backfill_launched_from_the_asset_graph_is_one_run_and_passes_checks(
+    ui, browser, shots
+):
+    page = browser.new_page()
+    with screenshot_on_failure(page, shots):
+        backfill_three_days_by_clicking(ui, page, shots)
+
+
+def test_a_day_whose_ledger_disagrees_is_stopped_before_its_features(ui, browser, shots):
+    """Runs after the backfill (same module, same home): one ledger row of a finished day is
+    deleted, and the day materialised again from the graph fails at the blocking check."""
+    page = browser.new_page()
+    with screenshot_on_failure(page, shots):
+        materialise_a_planted_day_by_clicking(ui, page, shots)
+
+
+def backfill_three_days_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
     # every asset of the lineage is in the catalog
     page.goto(f"{ui.base_url}/assets", wait_until="networkidle")
     for key in ASSETS:
@@ -212,45 +242,123 @@ def materialise_a_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
     page.get_by_text("credit_decisions", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "lineage.png"))
 
-    # one partition of the whole graph, by clicking
-    page.get_by_role("button", name="Materialize all").click()
-    dialog = page.get_by_role("dialog")
-    dialog.wait_for(timeout=30_000)
-    partitions = dialog.locator("input[type=text]").first
-    partitions.click()
-    partitions.fill(DAY)
-    partitions.press("Enter")
-    dialog.get_by_text("1 partition", exact=True).wait_for(timeout=30_000)
-    dialog.get_by_role("button", name="Launch 1 run").click()
+    # three days of the whole graph, by clicking: the dialog's "varying backfill policies"
+    # notice aside (Dagster's UI compares the assets' policies as objects), every asset is
+    # single-run, so the backfill must be one run over the range
+    dialog = open_materialize_dialog(page, f"[{DAYS[0]}...{DAYS[-1]}]", "3 partitions")
+    dialog.get_by_role("button", name="Launch backfill").click()
 
-    run = wait_for_run(ui, timeout=300)
+    backfill = wait_for_backfill(ui, timeout=600)
+    assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+    assert backfill["numPartitions"] == 3
+    (run,) = backfill["runs"]
     assert run["status"] == "SUCCESS", run
     tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert tags.get("dagster/partition") == DAY
+    assert (
+        tags["dagster/asset_partition_range_start"],
+        tags["dagster/asset_partition_range_end"],
+    ) == (
+        DAYS[0],
+        DAYS[-1],
+    )
 
+    page.goto(f"{ui.base_url}/runs/b/{backfill['id']}", wait_until="networkidle")
+    page.get_by_text("Succeeded").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "backfill.png"))
     page.goto(f"{ui.base_url}/runs/{run['runId']}", wait_until="networkidle")
     page.get_by_text("Success").first.wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "run.png"))
 
-    events = ui.graphql(CHECKS, {"runId": run["runId"]})["logsForRun"]["events"]
-    evaluations = [
-        e["evaluation"] for e in events if e["__typename"] == "AssetCheckEvaluationEvent"
-    ]
+    evaluations = check_evaluations(ui, run["runId"])
     names = {e["checkName"] for e in evaluations}
     assert {
         "bronze_silver_reconciliation",
         "flinks_error_rate",
         "decisions_are_valid_and_match_the_ledger",
         "taktile_error_rate",
+        "yesterdays_decisions_by_0900_utc",
         "assert_features_within_physical_bounds",
     } <= names
     failed = [e for e in evaluations if not e["success"]]
     assert not failed, failed
+
+    # what an operator reads: an asset's metadata plotted over its partitions, and its checks
+    page.goto(f"{ui.base_url}/assets/scoring/credit_decisions", wait_until="networkidle")
+    page.get_by_text("decisions_per_second").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Plots").click()
+    page.get_by_text("approval_rate").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "asset.png"))
+    page.goto(
+        f"{ui.base_url}/assets/scoring/credit_decisions?view=checks", wait_until="networkidle"
+    )
+    page.get_by_text("taktile_error_rate", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "checks.png"))
+
     # the screenshots are committed in docs/images: they must stay small
-    for name in ("lineage.png", "run.png"):
+    for name in ("lineage.png", "run.png", "backfill.png", "asset.png", "checks.png"):
         path = shots / name
         assert path.exists(), name
         assert path.stat().st_size < 600_000, (name, path.stat().st_size)
+
+
+def materialise_a_planted_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
+    with sqlite3.connect(ui.home / "ledger.sqlite") as ledger:
+        planted = ledger.execute(
+            "delete from scoring_status where rowid = (select min(rowid) from scoring_status "
+            "where partition_date = ? and transaction_id != '*')",
+            (DAY,),
+        ).rowcount
+    assert planted == 1, "the backfill left no ledger row to plant a mismatch in"
+    seen = {run["runId"] for run in ui.graphql(RUNS)["runsOrError"]["results"]}
+
+    page.goto(f"{ui.base_url}/asset-groups", wait_until="networkidle")
+    dialog = open_materialize_dialog(page, DAY, "1 partition")
+    dialog.get_by_role("button", name="Launch 1 run").click()
+
+    run = wait_for_run(ui, timeout=300, ignore=seen)
+    assert run["status"] == "FAILURE", run
+    evaluations = check_evaluations(ui, run["runId"])
+    (reconciliation,) = [e for e in evaluations if e["checkName"] == "bronze_silver_reconciliation"]
+    assert not reconciliation["success"]
+    events = ui.graphql(STEP_STARTS, {"runId": run["runId"]})["logsForRun"]["events"]
+    started = {e["stepKey"] for e in events if e["__typename"] == "ExecutionStepStartEvent"}
+    assert "silver" in started
+    assert not {"dbt_features", "credit_decisions", "dbt_monitoring"} & started, started
+
+    page.goto(f"{ui.base_url}/runs/{run['runId']}", wait_until="networkidle")
+    page.get_by_text("Not executed").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "blocked.png"))
+    assert (shots / "blocked.png").stat().st_size < 600_000
+
+
+def open_materialize_dialog(page, partitions: str, selected: str):
+    """The lineage's *Materialize all* dialog with ``partitions`` typed in, once it shows
+    ``selected`` (e.g. "3 partitions")."""
+    page.get_by_role("button", name="Materialize all").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    field = dialog.locator("input[type=text]").first
+    field.click()
+    field.fill(partitions)
+    field.press("Enter")
+    dialog.get_by_text(selected, exact=True).wait_for(timeout=30_000)
+    return dialog
+
+
+def check_evaluations(ui: DagsterUI, run_id: str) -> list[dict]:
+    events = ui.graphql(CHECKS, {"runId": run_id})["logsForRun"]["events"]
+    return [e["evaluation"] for e in events if e["__typename"] == "AssetCheckEvaluationEvent"]
+
+
+def wait_for_backfill(ui: DagsterUI, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    backfills: list[dict] = []
+    while time.monotonic() < deadline:
+        backfills = ui.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
+        if backfills and backfills[0]["status"] not in ("REQUESTED", "CANCELING"):
+            return backfills[0]
+        time.sleep(2)
+    raise AssertionError(f"no backfill finished within {timeout:.0f}s: {backfills}")
 
 
 def expand_all_groups(page, timeout: float = 90.0) -> None:
@@ -282,10 +390,12 @@ def expand_all_groups(page, timeout: float = 90.0) -> None:
     menu_item.click()
 
 
-def wait_for_run(ui: DagsterUI, timeout: float) -> dict:
+def wait_for_run(ui: DagsterUI, timeout: float, ignore: set[str] = frozenset()) -> dict:
+    """The newest finished run not in ``ignore`` (the runs there before it was launched)."""
     deadline = time.monotonic() + timeout
+    runs: list[dict] = []
     while time.monotonic() < deadline:
-        runs = ui.graphql(RUNS)["runsOrError"]["results"]
+        runs = [r for r in ui.graphql(RUNS)["runsOrError"]["results"] if r["runId"] not in ignore]
         finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
         if finished:
             return finished[0]
