@@ -9,19 +9,15 @@ from typing import Any
 from credit_scoring.ledger.queries import ApplicationStory
 from credit_scoring.ledger.schema import STATUSES
 
-#: The decision's fields shown, in the order an operator asks for them.
-DECISION_FIELDS = (
-    "decision_id",
-    "outcome",
-    "score",
-    "credit_limit",
-    "reasons",
-    "decision_engine",
-    "flow_version",
-    "features_hash",
-    "requested_at",
-    "decided_at",
-)
+#: Columns every section leaves out: the application's own keys, shown once in the title, and
+#: the features a decision was made on (a long JSON document: ``--json`` has it).
+NOT_SHOWN = frozenset({"application_id", "transaction_id", "application_date", "features"})
+
+
+def shown(row: dict[str, Any]) -> tuple[str, ...]:
+    """The row's columns in their stored order, named as the ledger, the lake and ``--json``
+    name them."""
+    return tuple(column for column in row if column not in NOT_SHOWN)
 
 
 def plain(value: Any) -> Any:
@@ -52,9 +48,10 @@ def _value(value: Any) -> str:
     return str(plain(value))
 
 
-def _section(title: str, rows: list[tuple[str, Any]]) -> list[str]:
-    width = max(len(name) for name, _ in rows)
-    return [title, *(f"  {name.ljust(width)}  {_value(value)}" for name, value in rows)]
+def _section(title: str, row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    """A titled block of ``column  value`` lines, named as ``--json`` names them."""
+    width = max(len(column) for column in columns)
+    return [title, *(f"  {c.ljust(width)}  {_value(row.get(c))}" for c in columns)]
 
 
 def render_story(
@@ -64,56 +61,16 @@ def render_story(
     app = story.application
     lines = [f"application {application_id}"]
     if app:
-        lines += _section(
-            "ledger",
-            [
-                ("partition", app.get("partition_date")),
-                ("status", app.get("status")),
-                ("decide attempts", app.get("attempts")),
-                ("error", _error(app.get("error_stage"), app.get("error_code"))),
-                ("error message", app.get("error_message")),
-                ("registered at", app.get("created_at")),
-                ("updated at", app.get("updated_at")),
-            ],
-        )
+        lines += _section("ledger", app, shown(app))
     else:
         lines.append("ledger\n  not registered yet (no silver row)")
-    fetch = story.fetch
-    if fetch:
-        lines += _section(
-            "fetch",
-            [
-                ("login", fetch.get("login_id")),
-                ("state", fetch.get("state")),
-                ("attempts", fetch.get("attempts")),
-                ("request id", fetch.get("request_id")),
-                ("http status", fetch.get("http_status")),
-                ("error", fetch.get("error_code")),
-                ("error message", fetch.get("error_message")),
-                ("retryable", fetch.get("retryable")),
-                ("fetched at", fetch.get("fetched_at")),
-                ("lease holder", fetch.get("owner")),
-                ("lease expires", fetch.get("lease_expires_at")),
-            ],
-        )
+    if story.fetch:
+        lines += _section("fetch", story.fetch, shown(story.fetch))
     else:
         lines.append("fetch\n  no fetch recorded")
-    lines += _section("transactions", [(s, story.transactions.get(s, 0)) for s in STATUSES])
-    lines += _section(
-        "claim",
-        [
-            ("holder", app.get("claim_token")),
-            ("sent at", app.get("sent_at")),
-        ],
-    )
+    lines += _section("transactions", story.transactions, STATUSES)
     if decision:
-        lines += _section("decision", [(name, decision.get(name)) for name in DECISION_FIELDS])
+        lines += _section("decision", decision, shown(decision))
     else:
         lines.append("decision\n  none stored")
     return "\n".join(lines)
-
-
-def _error(stage: str | None, code: str | None) -> str | None:
-    if not code:
-        return None
-    return f"{code} (at {stage})" if stage else code

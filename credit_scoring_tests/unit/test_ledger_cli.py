@@ -207,7 +207,10 @@ def test_show_tells_one_applications_story_from_fetch_to_decision(ledger, capsys
     # a fetch that failed: the error and its verdict, no decision
     code, out, _ = cli(capsys, "show", "B")
     assert code == 0
-    assert "INVALID_LOGIN (at fetch)" in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert lines["error_stage"] == ["fetch"]
+    assert lines["retryable"] == ["False"]
+    assert "INVALID_LOGIN" in out
     assert "none stored" in out
 
     code, out, err = cli(capsys, "show", "NOPE")
