@@ -4,11 +4,11 @@
                                          [--applications] [--json]
   python -m credit_scoring.ledger show APPLICATION_ID [--json]
   python -m credit_scoring.ledger reconcile --partition D [--json]
-  python -m credit_scoring.ledger retry-errors --partition D [--application ID ...]
+  python -m credit_scoring.ledger retry-errors --partition D [--application ID ...] [--json]
   python -m credit_scoring.ledger requeue-stuck [--older-than 30m] [--application ID ...] [--json]
   python -m credit_scoring.ledger locks [--json]
   python -m credit_scoring.ledger unlock PARTITION [--json]
-  python -m credit_scoring.ledger upgrade
+  python -m credit_scoring.ledger upgrade [--json]
 
 Exit status: 0 when the command did what it says; 1 when its answer is no (``reconcile``: the
 partition does not reconcile; ``show``: no such application; ``requeue-stuck`` with
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     retry = commands.add_parser("retry-errors", help="ERROR -> PENDING for decision errors")
     retry.add_argument("--partition", type=_partition, required=True, action="append")
     retry.add_argument("--application", action="append")
+    retry.add_argument("--json", action="store_true")
     requeue = commands.add_parser(
         "requeue-stuck", help="SENT -> PENDING for claims whose holder is gone"
     )
@@ -109,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     unlock = commands.add_parser("unlock", help="release a lake lock whose holder is gone")
     unlock.add_argument("partition", help="a lock's name (table/day) or a day (YYYY-MM-DD)")
     unlock.add_argument("--json", action="store_true")
-    commands.add_parser("upgrade", help="migrate the ledger database to this code's schema")
+    upgrade_command = commands.add_parser(
+        "upgrade", help="migrate the ledger database to this code's schema"
+    )
+    upgrade_command.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "status" and args.partition and (args.since or args.until):
         parser.error("status: give --partition, or --from/--to, not both")
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command == "upgrade":
-            return _upgrade(settings.ledger_url)
+            return _upgrade(settings.ledger_url, as_json=args.json)
         ledger = Ledger(settings.ledger_url)
     except (SettingsError, LedgerSchemaError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
@@ -171,7 +175,10 @@ def stored_decision(lake_root: str, story: ApplicationStory) -> dict[str, Any] |
 
 def _retry_errors(args: argparse.Namespace, settings: Settings, ledger: Ledger) -> int:
     count = ledger.retry_errors(args.partition, args.application)
-    print(f"{count} ledger row(s) returned from ERROR to PENDING")
+    if args.json:
+        _print_json({"reopened_rows": count})
+    else:
+        print(f"{count} ledger row(s) returned from ERROR to PENDING")
     return 0
 
 
@@ -247,11 +254,20 @@ COMMANDS = {
 }
 
 
-def _upgrade(url: str) -> int:
+def _upgrade(url: str, *, as_json: bool = False) -> int:
     engine = open_engine(url)
     result = upgrade(engine)
     where = describe(engine)
-    if result.before == result.after:
+    if as_json:
+        _print_json(
+            {
+                "ledger": where,
+                "before": result.before,
+                "after": result.after,
+                "baseline_stamped": result.baseline_stamped,
+            }
+        )
+    elif result.before == result.after:
         print(f"ledger {where} is already at revision {result.after}")
     else:
         before = result.before or "none"

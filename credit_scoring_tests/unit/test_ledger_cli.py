@@ -299,3 +299,25 @@ def test_unlock_releases_a_dead_writers_lock_and_refuses_a_live_one(ledger, ledg
     code, out, _ = cli(capsys, "unlock", DAY3)
     assert code == 1
     assert f"no lake lock named '{DAY3}'" in out
+
+
+# -- retry-errors and upgrade, for scripts ---------------------------------------------------
+
+
+def test_retry_errors_and_upgrade_answer_in_json_too(ledger, capsys):
+    register(ledger, A=2)
+    token, _ = ledger.claim_for_decision([DAY])
+    ledger.mark_errors(
+        pd.DataFrame({"application_id": ["A"], "error_code": ["HTTP_422"], "error_message": ["x"]}),
+        token=token,
+    )
+    code, out, _ = cli(capsys, "retry-errors", "--partition", DAY, "--json")
+    assert code == 0
+    assert json.loads(out) == {"reopened_rows": 3}  # the application and its two transactions
+    assert statuses(ledger) == {"A": PENDING}
+
+    code, out, _ = cli(capsys, "upgrade", "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["before"] == answer["after"] is not None
+    assert answer["baseline_stamped"] is False
