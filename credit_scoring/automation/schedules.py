@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from credit_scoring.automation.jobs import daily_scoring_job, decision_sla_job
+from credit_scoring.decisioning.decision_sla import SLA_PARTITION_TAG
 
 #: 06:00 UTC: yesterday's applications are complete, and decisions are due by 09:00
 #: (the SLA check, credit_scoring.decisioning.decision_sla).
@@ -39,4 +40,4 @@ def daily_scoring_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
 )
 def decision_sla_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = previous_day(context.scheduled_execution_time.date())
-    return dg.RunRequest(run_key=f"sla-{day}", tags={"trigger": "sla", "sla_partition": day})
+    return dg.RunRequest(run_key=f"sla-{day}", tags={"trigger": "sla", SLA_PARTITION_TAG: day})

@@ -1,15 +1,15 @@
 """The decision SLA, per partition: yesterday's applications all have their decision by 09:00 UTC.
 
 Asked of the ledger for that one day, against the applications source: every valid application
-of yesterday must be SCORED or ERROR (a terminal, recorded outcome). Backfilling an old day says
-nothing about yesterday, and a dry run changes no ledger state, so neither satisfies it; a
-freshness policy on the asset would be satisfied by any materialisation of any day. The check
-runs in every run of the decisions and on its own at the deadline
-(:mod:`credit_scoring.automation.schedules`): before 09:00 an unfinished day is a warning, after
-it a failure.
+of yesterday must be SCORED, or have failed for good at the fetch (a terminal Flinks error such
+as an unknown login, which no run will change). A decide error, or a fetch error the next run
+would retry, is not a decision: an outage of either API breaks the SLA, as it should. Backfilling
+an old day says nothing about yesterday, and a dry run changes no ledger state, so neither
+satisfies it; a freshness policy on the asset would be satisfied by any materialisation of any
+day. The check runs in every run of the decisions and on its own at the deadline
+(:mod:`credit_scoring.automation.schedules`, whose run names its day in the ``sla_partition``
+tag): before 09:00 an unfinished day is a warning, after it a failure.
 """
-
-from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +30,8 @@ from credit_scoring.ledger.resource import LedgerResource
 #: Yesterday's decisions are due by this time (UTC); the daily run starts at 06:00.
 SLA_DEADLINE = time(9, 0)
 SLA_CHECK_NAME = "yesterdays_decisions_by_0900_utc"
+#: The SLA schedule's runs name the day they check (a late or re-executed run checks that day).
+SLA_PARTITION_TAG = "sla_partition"
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,20 @@ def sla_day(now: datetime) -> date:
     return now.astimezone(UTC).date() - timedelta(days=1)
 
 
-def sla_verdict(day: date, expected_ids: pd.Series, statuses: pd.DataFrame) -> SlaVerdict:
-    """Which of the day's valid applications have no terminal outcome in the ledger yet."""
-    done = set(statuses.loc[statuses["status"].isin([SCORED, ERROR]), "application_id"])
+def sla_verdict(
+    day: date, expected_ids: pd.Series, statuses: pd.DataFrame, leases: pd.DataFrame
+) -> SlaVerdict:
+    """Which of the day's valid applications have neither a decision nor a final fetch error."""
+    final_fetch = leases.loc[
+        (leases["state"] == ERROR) & (leases["retryable"] == False),  # noqa: E712 (None stays)
+        "application_id",
+    ]
+    failed_for_good = (
+        (statuses["status"] == ERROR)
+        & (statuses["error_stage"] == "fetch")
+        & statuses["application_id"].isin(final_fetch)
+    )
+    done = set(statuses.loc[(statuses["status"] == SCORED) | failed_for_good, "application_id"])
     undecided = sorted(set(expected_ids) - done)
     return SlaVerdict(
         day=day.isoformat(),
@@ -74,19 +87,24 @@ def sla_verdict(day: date, expected_ids: pd.Series, statuses: pd.DataFrame) -> S
     asset=CREDIT_DECISIONS_KEY,
     name=SLA_CHECK_NAME,
     description=(
-        "Every valid application of yesterday (UTC) has its decision, or a recorded error, in "
-        "the ledger by 09:00 UTC. About yesterday's partition only: a backfill of another day "
-        "or a dry run does not satisfy it. Warns before the deadline, fails after it."
+        "Every valid application of yesterday (UTC) has its decision in the ledger by 09:00 UTC, "
+        "or has failed for good at the fetch (e.g. an unknown login). About yesterday's "
+        "partition only: a backfill of another day or a dry run does not satisfy it. Warns "
+        "before the deadline, fails after it."
     ),
 )
-def yesterdays_decisions_by_0900_utc(ledger: LedgerResource) -> dg.AssetCheckResult:
+def yesterdays_decisions_by_0900_utc(
+    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+) -> dg.AssetCheckResult:
     now = utc_now()
-    day = sla_day(now)
+    named = context.run.tags.get(SLA_PARTITION_TAG)
+    day = date.fromisoformat(named) if named else sla_day(now)
     settings = load_settings()
     valid, _ = validate_applications(read_applications_csv(settings.applications_path))
     expected = in_window(valid, day, day + timedelta(days=1))["application_id"]
-    statuses = ledger.get().application_statuses([day.isoformat()], transaction_counts=False)
-    verdict = sla_verdict(day, expected, statuses)
+    book = ledger.get()
+    statuses = book.application_statuses([day.isoformat()], transaction_counts=False)
+    verdict = sla_verdict(day, expected, statuses, book.ingestion_states([day.isoformat()]))
     late = now >= verdict.deadline
     return dg.AssetCheckResult(
         passed=verdict.met,
@@ -96,7 +114,7 @@ def yesterdays_decisions_by_0900_utc(ledger: LedgerResource) -> dg.AssetCheckRes
             "deadline": verdict.deadline.isoformat(),
             "past_deadline": late,
             "expected_applications": verdict.expected,
-            "decided_or_failed": verdict.decided,
+            "decided_or_failed_for_good": verdict.decided,
             "undecided": len(verdict.undecided),
             "undecided_examples": ", ".join(verdict.undecided[:10]) or "none",
         },

@@ -19,11 +19,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from credit_scoring.ledger.owners import new_owner_token, owner_is_dead
+from credit_scoring.ledger.owners import new_owner_token, on_this_host, owner_is_dead
 from credit_scoring.ledger.schema import lake_locks
 from credit_scoring.ledger.sql import aware, insert_ignore, utcnow
 
@@ -146,43 +146,63 @@ class HeldLock:
     alive: bool
 
 
-def held_locks(engine: sa.Engine, match: str | None = None) -> list[HeldLock]:
-    """The lake locks held now (those named ``match``, or ending in ``/match``: a day).
+def holder_alive(owner: str, expires_at: datetime, now: datetime) -> bool:
+    """A holder on this host is alive while its process runs, whatever its lease says (its
+    renewal may be waiting on the database); one elsewhere while its lease runs, since a live
+    holder renews it."""
+    if owner_is_dead(owner):
+        return False
+    return on_this_host(owner) or aware(expires_at) >= now
 
-    A lock is alive while its lease runs and its holder is not known to be dead: a live holder
-    renews it, so one held elsewhere whose lease ran out is gone.
-    """
+
+def _locks_query(match: str | None) -> sa.Select:
     t = lake_locks
     query = sa.select(t.c.name, t.c.owner, t.c.expires_at).order_by(t.c.name)
     if match is not None:
-        query = query.where(sa.or_(t.c.name == match, t.c.name.endswith(f"/{match}")))
-    now = utcnow()
-    with engine.begin() as conn:
-        rows = conn.execute(query).all()
+        day_of = t.c.name.endswith(f"/{match}", autoescape=True)
+        query = query.where(sa.or_(t.c.name == match, day_of))
+    return query
+
+
+def _held(rows: list[sa.Row], now: datetime) -> list[HeldLock]:
     return [
-        HeldLock(
-            name,
-            owner,
-            aware(expires_at).isoformat(),
-            alive=aware(expires_at) >= now and not owner_is_dead(owner),
-        )
-        for name, owner, expires_at in rows
+        HeldLock(name, owner, aware(expires).isoformat(), holder_alive(owner, expires, now))
+        for name, owner, expires in rows
     ]
+
+
+def held_locks(engine: sa.Engine, match: str | None = None) -> list[HeldLock]:
+    """The lake locks held now (those named ``match``, or ending in ``/match``: a day)."""
+    with engine.begin() as conn:
+        rows = conn.execute(_locks_query(match)).all()
+    return _held(list(rows), utcnow())
 
 
 def release_dead_locks(engine: sa.Engine, match: str) -> tuple[list[HeldLock], list[HeldLock]]:
     """Delete the locks named ``match`` (or of that day) whose holder is gone; a live holder's
-    lock is left alone. Returns (released, refused). Compare-and-set on the owner, so a lock
-    taken over meanwhile by a new writer is not released."""
-    locks = held_locks(engine, match)
-    released = [lock for lock in locks if not lock.alive]
-    if released:
-        t = lake_locks
-        with engine.begin() as conn:
+    lock is left alone. Returns (released, refused).
+
+    One transaction, the rows locked while they are judged (``FOR UPDATE`` on PostgreSQL;
+    SQLite's writers take turns), and each delete names the owner and the expiry it judged: a
+    holder that renewed its lease meanwhile keeps it.
+    """
+    t = lake_locks
+    with engine.begin() as conn:
+        rows = list(conn.execute(_locks_query(match).with_for_update()).all())
+        locks = _held(rows, utcnow())
+        released = [lock for lock, row in zip(locks, rows, strict=True) if not lock.alive]
+        judged = [
+            {"b_name": row.name, "b_owner": row.owner, "b_expires": row.expires_at}
+            for lock, row in zip(locks, rows, strict=True)
+            if not lock.alive
+        ]
+        if judged:
             conn.execute(
                 t.delete().where(
-                    t.c.name == sa.bindparam("b_name"), t.c.owner == sa.bindparam("b_owner")
+                    t.c.name == sa.bindparam("b_name"),
+                    t.c.owner == sa.bindparam("b_owner"),
+                    t.c.expires_at == sa.bindparam("b_expires"),
                 ),
-                [{"b_name": lock.name, "b_owner": lock.owner} for lock in released],
+                judged,
             )
     return released, [lock for lock in locks if lock.alive]

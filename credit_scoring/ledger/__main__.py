@@ -12,9 +12,10 @@
 
 Exit status: 0 when the command did what it says; 1 when its answer is no (``reconcile``: the
 partition does not reconcile; ``show``: no such application; ``requeue-stuck`` with
-``--application``: a named claim is live; ``unlock``: no such lock, or its holder is alive);
-2 for a bad argument or setting, or a ledger that needs ``upgrade``, with one line saying
-which. ``--json`` prints one JSON document for scripts.
+``--application``: a named claim is live, or none of them is SENT; ``unlock``: no such lock, or
+its holder is alive); 2 for a bad argument or setting, or a ledger that needs ``upgrade``; 3
+when the ledger's database or the lake cannot be reached. Errors are one line naming the value.
+``--json`` prints one JSON document for scripts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from credit_scoring.core.settings import Settings, SettingsError, load_settings
 from credit_scoring.ledger import STALE_SENT_AFTER, Ledger, LedgerSchemaError
@@ -128,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, LedgerSchemaError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     command = COMMANDS[args.command.replace("-", "_")]
-    return command(args, settings, ledger)
+    try:
+        return command(args, settings, ledger)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        parser.exit(3, f"{parser.prog}: error: the ledger or the lake is unreachable: {reason}\n")
 
 
 def _status(args: argparse.Namespace, settings: Settings, ledger: Ledger) -> int:
@@ -148,7 +154,10 @@ def _show(args: argparse.Namespace, settings: Settings, ledger: Ledger) -> int:
 
     story = ledger.application_story(args.application_id)
     if story is None:
-        print(f"application {args.application_id!r} is not in the ledger", file=sys.stderr)
+        print(
+            f"application {args.application_id!r} is not in the ledger {describe(ledger.engine)}",
+            file=sys.stderr,
+        )
         return 1
     decision = stored_decision(settings.lake_root, story)
     if args.json:
@@ -192,6 +201,9 @@ def _requeue_stuck(args: argparse.Namespace, settings: Settings, ledger: Ledger)
         if result.live:
             print(f"{len(result.live)} live claim(s) left as they are:")
             _print_frame(pd.DataFrame(result.live), as_json=False)
+    if args.application and not (result.requeued or result.live):
+        print(f"none of {args.application} is SENT in the ledger {describe(ledger.engine)}")
+        return 1
     return 1 if args.application and result.live else 0
 
 

@@ -302,16 +302,19 @@ class DecisionClaims:
     ) -> Requeued:
         """SENT -> PENDING for claims whose holder is gone (:func:`claim_is_abandoned`).
 
-        The application row and its transactions go back together, compare-and-set on the old
-        token, so a holder that closes its claim meanwhile keeps it. The next decide step sends
-        the application again with the same entity id, and the engine answers with the
-        decision it may already have made.
+        Each application row goes back by compare-and-set on its old token, and its
+        transactions with it only when it did, so a holder that closed its claim meanwhile
+        keeps it (and the application is not reported as requeued). One statement pair per
+        stuck application, not per transaction: an operator's command over a handful. The next
+        decide step sends the application again with the same entity id, and the engine answers
+        with the decision it may already have made.
         """
         s = scoring_status
         now = utcnow()
         where = [s.c.transaction_id == APPLICATION_ROW, s.c.status == SENT]
         if application_ids is not None:
             where.append(s.c.application_id.in_(list(application_ids)))
+        reopened = {"status": PENDING, "claim_token": None, "updated_at": now}
         result = Requeued()
         with self.engine.begin() as conn:
             sent = conn.execute(
@@ -321,31 +324,26 @@ class DecisionClaims:
             ).all()
             for day, app, holder, sent_at in sent:
                 row = {"partition_date": day, "application_id": app, "holder": holder}
-                row["sent_at"] = aware(sent_at).isoformat()
-                if claim_is_abandoned(holder, sent_at, now - older_than):
-                    result.requeued.append(row)
-                else:
+                row["sent_at"] = aware(sent_at).isoformat() if sent_at else None
+                if not claim_is_abandoned(holder, sent_at, now - older_than):
                     result.live.append(row)
-            params = [
-                {"app": row["application_id"], "old": row["holder"]} for row in result.requeued
-            ]
-            if params:
-                reopened = {"status": PENDING, "claim_token": None, "updated_at": now}
-                conn.execute(
-                    s.update()
-                    .where(*bound_application_row(SENT), token_is(sa.bindparam("old")))
-                    .values(**reopened),
-                    params,
+                    continue
+                same_claim = [s.c.application_id == app, s.c.status == SENT]
+                same_claim.append(
+                    s.c.claim_token.is_(None)
+                    if holder is None
+                    else token_is(sa.bindparam("old", holder))
                 )
-                conn.execute(
+                moved = conn.execute(
                     s.update()
-                    .where(
-                        s.c.application_id == sa.bindparam("app"),
-                        s.c.transaction_id != APPLICATION_ROW,
-                        s.c.status == SENT,
-                        token_is(sa.bindparam("old")),
+                    .where(s.c.transaction_id == APPLICATION_ROW, *same_claim)
+                    .values(**reopened)
+                ).rowcount
+                if moved:
+                    conn.execute(
+                        s.update()
+                        .where(s.c.transaction_id != APPLICATION_ROW, *same_claim)
+                        .values(**reopened)
                     )
-                    .values(**reopened),
-                    params,
-                )
+                    result.requeued.append(row)
         return result

@@ -6,7 +6,10 @@ lease expires otherwise). Whether a failed fetch is tried again is the fetch's o
 stored with it (``retryable``): a transient failure is retried by the next run automatically, a
 terminal one only when an operator asks (``retry_errors``). An application whose fetch keeps
 failing transiently is given up after ``fetch_attempts`` runs: it ends ERROR with its last code,
-no longer retryable, so a dead login is not fetched every night forever.
+no longer retryable, so a dead login is not fetched every night forever. An operator's
+refetch or ``retry_errors`` starts the count afresh. A run that fails as a whole (its leases
+given back as ``RUN_FAILED``) or dies does not count against its applications: the fault was
+the run's, not theirs.
 """
 
 from __future__ import annotations
@@ -119,7 +122,12 @@ class FetchLeases:
                     stale = state == FETCHING and (aware(lease) < now or owner_is_dead(holder))
                     retry = state == ERROR and (retry_errors or bool(retryable))
                     if stale or retry or state in takeable_states:
-                        takeover.append({"app": app, "old_state": state, "old_owner": holder})
+                        # an operator's refetch, or retry of a final error, starts its count of
+                        # attempts afresh; the next run's automatic retry keeps counting
+                        asked = state in takeable_states or (retry and not retryable)
+                        takeover.append(
+                            {"app": app, "old_state": state, "old_owner": holder, "fresh": asked}
+                        )
                 if takeover:
                     conn.execute(
                         t.update()
@@ -133,6 +141,10 @@ class FetchLeases:
                             owner=owner,
                             lease_expires_at=expires,
                             updated_at=now,
+                            attempts=sa.case(
+                                (sa.bindparam("fresh", type_=sa.Boolean), 0),
+                                else_=t.c.attempts,
+                            ),
                         ),
                         takeover,
                     )

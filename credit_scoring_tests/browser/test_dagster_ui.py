@@ -211,19 +211,15 @@ def screenshot_on_failure(page, shots: Path) -> Iterator[None]:
         raise
 
 
-def test_a_three_day_backfill_launched_from_the_asset_graph_is_one_run_and_passes_checks(
+def test_a_backfill_from_the_graph_is_one_run_and_a_day_that_disagrees_is_stopped(
     ui, browser, shots
 ):
+    """Two steps on one home, in order (one test: pytest-xdist may run a module's tests on
+    different processes): a three-day backfill launched from the lineage, then one of its days,
+    with a ledger row deleted, materialised again and stopped at the blocking check."""
     page = browser.new_page()
     with screenshot_on_failure(page, shots):
         backfill_three_days_by_clicking(ui, page, shots)
-
-
-def test_a_day_whose_ledger_disagrees_is_stopped_before_its_features(ui, browser, shots):
-    """Runs after the backfill (same module, same home): one ledger row of a finished day is
-    deleted, and the day materialised again from the graph fails at the blocking check."""
-    page = browser.new_page()
-    with screenshot_on_failure(page, shots):
         materialise_a_planted_day_by_clicking(ui, page, shots)
 
 
@@ -276,7 +272,6 @@ def backfill_three_days_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
         "flinks_error_rate",
         "decisions_are_valid_and_match_the_ledger",
         "taktile_error_rate",
-        "yesterdays_decisions_by_0900_utc",
         "assert_features_within_physical_bounds",
     } <= names
     failed = [e for e in evaluations if not e["success"]]

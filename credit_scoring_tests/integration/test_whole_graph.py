@@ -2,8 +2,9 @@
 
 Applications -> bronze -> silver -> dbt features -> Taktile decisions (the HTTP client) ->
 decision monitoring, as one backfill run over the sample days, exactly as an operator runs it.
-The module's tests share that run, in order: what it decided, a re-run that does nothing, and
-then a day made to disagree with its ledger, which the blocking reconciliation check stops.
+One test, three phases on the same home, in order: what the run decided, a re-run that does
+nothing, and then a day made to disagree with its ledger, which the blocking reconciliation
+check stops.
 """
 
 from __future__ import annotations
@@ -28,12 +29,7 @@ from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
 from devtools.instance import write_dagster_yaml
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    # the tests share one run and follow each other: one test process takes them all
-    pytest.mark.xdist_group("whole_graph"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def materialize(env: dict[str, str], days: list[str]) -> subprocess.CompletedProcess[str]:
@@ -53,34 +49,21 @@ class FaultedRun:
     env: dict[str, str]
     days: list[str]
     server: object
-    result: subprocess.CompletedProcess[str]
 
 
-@pytest.fixture(scope="module")
-def faulted_run(mock_server_module_factory, tmp_path_factory) -> FaultedRun:
-    """The sample days, materialised once with faults on both APIs."""
-    server = mock_server_module_factory(
+def test_faults_on_both_apis_then_a_rerun_then_a_day_that_disagrees(mock_server_factory, tmp_path):
+    server = mock_server_factory(
         SAMPLE_DATA,
         "--fault-rate", "0.2",
         "--fault-seed", "20",
         "--slow-ms", "800",
     )  # fmt: skip
-    home = tmp_path_factory.mktemp("whole_graph")
     days = sample_days()
-    env = pipeline_env(home, server.base_url, TAKTILE_BASE_URL=server.base_url)
-    write_dagster_yaml(home / "dagster_home")
-    run = FaultedRun(home, env, days, server, materialize(env, days))
-    yield run
-    dispose_engines()
+    env = pipeline_env(tmp_path, server.base_url, TAKTILE_BASE_URL=server.base_url)
+    write_dagster_yaml(tmp_path / "dagster_home")
+    run = FaultedRun(tmp_path, env, days, server)
 
-
-def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error(faulted_run):
-    tmp_path, days, server, first = (
-        faulted_run.home,
-        faulted_run.days,
-        faulted_run.server,
-        faulted_run.result,
-    )
+    first = materialize(env, days)
     assert first.returncode == 0, first.stderr[-6000:]
 
     statuses = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}").application_statuses(days)
@@ -116,9 +99,12 @@ def test_faults_on_both_apis_end_with_every_application_decided_once_or_in_error
     columns = [column.name for column in metadata["dagster/column_schema"].schema.columns]
     assert set(columns) == set(features.columns)
 
+    rerun_calls_neither_api_and_adds_nothing(run)
+    a_day_whose_ledger_disagrees_gets_no_features_or_decisions(run)
+    dispose_engines()
 
-def test_running_the_finished_days_again_calls_neither_api_and_adds_nothing(faulted_run):
-    assert faulted_run.result.returncode == 0
+
+def rerun_calls_neither_api_and_adds_nothing(faulted_run: FaultedRun) -> None:
     tmp_path, server = faulted_run.home, faulted_run.server
     decisions = query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
     server.reset_stats()
@@ -132,10 +118,9 @@ def test_running_the_finished_days_again_calls_neither_api_and_adds_nothing(faul
     ) == len(decisions)
 
 
-def test_a_day_whose_ledger_disagrees_with_silver_gets_no_features_or_decisions(faulted_run):
+def a_day_whose_ledger_disagrees_gets_no_features_or_decisions(faulted_run: FaultedRun) -> None:
     """The reconciliation check is blocking: with one ledger row gone, the day's run fails at
     the check and never starts the dbt features, the decisions or the monitoring."""
-    assert faulted_run.result.returncode == 0
     day = faulted_run.days[0]
     ledger_file = faulted_run.home / "ledger.sqlite"
     with sqlite3.connect(ledger_file) as conn:

@@ -213,8 +213,33 @@ def test_a_fetch_failing_transiently_run_after_run_is_given_up_at_the_cap(ledger
     assert lease["error_message"].startswith("gave up after 3 fetch attempts")
     row = ledger.application_statuses([DAY]).set_index("application_id").loc["A"]
     assert (row["status"], row["error_stage"], row["error_code"]) == (ERROR, "fetch", "HTTP_503_3")
-    # an operator can still ask for it
+    # an operator can still ask for it, and the count starts afresh for them
     assert ledger.claim_fetch(apps("A"), owner=new_owner_token("fetch"), retry_errors=True) == ["A"]
+    assert ledger.ingestion_states([DAY]).set_index("application_id").loc["A", "attempts"] == 0
+
+
+def test_refetching_a_fetched_application_does_not_spend_its_attempts(ledger_url):
+    ledger = Ledger(ledger_url, fetch_attempts=2)
+    ok = {"ok": True, "retryable": None, "request_id": "r", "http_status": 200}
+    failed = {"ok": False, "retryable": True, "request_id": None, "http_status": 503}
+
+    def fetch(outcome: dict, **kwargs: bool) -> None:
+        owner = new_owner_token("fetch")
+        assert ledger.claim_fetch(apps("A"), owner=owner, **kwargs) == ["A"]
+        row = {"application_id": "A", "partition_date": DAY, "error_code": None}
+        row |= {"error_message": None, "fetched_at": datetime.now(UTC), **outcome}
+        if not outcome["ok"]:
+            row |= {"error_code": "HTTP_503", "error_message": "unavailable"}
+        ledger.record_fetch_outcomes(pd.DataFrame([row]), owner=owner)
+
+    fetch(ok)
+    fetch(ok, refetch=True)
+    fetch(failed, refetch=True)  # a first failure after two good fetches: retried
+    lease = ledger.ingestion_states([DAY]).set_index("application_id").loc["A"]
+    assert (lease["state"], lease["retryable"]) == (ERROR, True)
+    fetch(failed)  # the second in a row reaches the cap of 2
+    lease = ledger.ingestion_states([DAY]).set_index("application_id").loc["A"]
+    assert (lease["state"], lease["retryable"]) == (ERROR, False)
 
 
 def test_a_lease_given_back_by_a_failed_run_is_retried_by_the_next(ledger):

@@ -29,6 +29,7 @@ from credit_scoring.lake.tables import TABLES
 from credit_scoring.ledger import ERROR, PENDING, SCORED, SENT, Ledger, new_owner_token
 from credit_scoring.ledger.__main__ import main
 from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring.ledger.schema import lake_locks
 from credit_scoring_tests.builders.ledger_rows import DAY, apps, register
 
 DAY2, DAY3 = "2026-10-06", "2026-10-07"
@@ -299,6 +300,31 @@ def test_unlock_releases_a_dead_writers_lock_and_refuses_a_live_one(ledger, ledg
     code, out, _ = cli(capsys, "unlock", DAY3)
     assert code == 1
     assert f"no lake lock named '{DAY3}'" in out
+
+
+def test_a_running_holder_on_this_host_keeps_its_lock_even_past_its_lease(ledger, capsys):
+    """Its renewal may be waiting on the database: a process of this host that still runs is
+    alive whatever its lease says; only another host's holder is judged by the lease."""
+    name = f"silver/transactions/{DAY}"
+    past = datetime(2026, 1, 1, tzinfo=UTC)
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            lake_locks.insert(),
+            [
+                {"name": name, "owner": new_owner_token("lock"), "expires_at": past},
+                {
+                    "name": f"silver/accounts/{DAY}",
+                    "owner": "elsewhere:1:lock:x",
+                    "expires_at": past,
+                },
+            ],
+        )
+
+    code, out, _ = cli(capsys, "unlock", DAY)
+    assert code == 1
+    assert f"refused {name}" in out
+    assert f"released silver/accounts/{DAY}" in out
+    assert [lock.name for lock in held_locks(ledger.engine)] == [name]
 
 
 # -- retry-errors and upgrade, for scripts ---------------------------------------------------

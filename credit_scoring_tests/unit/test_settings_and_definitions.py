@@ -253,10 +253,7 @@ def test_the_fetch_attempt_cap_reaches_the_ledger_the_runs_use(monkeypatch):
     monkeypatch.delenv("CREDIT_SCORING_FETCH_ATTEMPTS", raising=False)
     assert build_resources()["ledger"].get().fetch_attempts == 5
     monkeypatch.setenv("CREDIT_SCORING_FETCH_ATTEMPTS", "2")
-    resources = build_resources()
-    assert resources["ledger"].get().fetch_attempts == 2
-    # the lake's IO manager records bronze's outcomes through the same ledger
-    assert resources["lake_io_manager"].ledger.get().fetch_attempts == 2
+    assert build_resources()["ledger"].get().fetch_attempts == 2
 
 
 def test_the_api_knobs_reach_the_resources(monkeypatch):
