@@ -176,10 +176,32 @@ def mock_server(mock_server_factory) -> MockServer:
 # -- the order of the tests ------------------------------------------------------------------
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow tests first (in their usual order), so that the test processes share them from the
     start and no long test begins last, leaving the other processes idle at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    keep_xdist_groups_together(config, items)
+
+
+def keep_xdist_groups_together(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` send an ``xdist_group``'s tests to one process on pytest 9.
+
+    pytest-xdist 3.8 names a test's group by appending ``@group`` to ``item._nodeid``, which
+    pytest 9 no longer reads (a node's id is now the structured ``item._id``): every test was
+    scheduled on its own, and a module's shared fixture (a whole-graph run) was built by each
+    process. The same suffix, where pytest 9 reads it; the ids stay what xdist expects.
+    """
+    if not getattr(config.option, "loadgroup", False) or not hasattr(pytest.Item, "nodeid"):
+        return
+    from _pytest.nodeid import NodeId  # pytest 9's node id; nothing public sets it
+
+    for item in items:
+        groups = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if groups and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
 
 
 # -- the reliability report ------------------------------------------------------------------
