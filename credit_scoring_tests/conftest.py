@@ -191,7 +191,7 @@ def keep_xdist_groups_together(config: pytest.Config, items: list[pytest.Item]) 
     scheduled on its own, and a module's shared fixture (a whole-graph run) was built by each
     process. The same suffix, where pytest 9 reads it; the ids stay what xdist expects.
     """
-    if not getattr(config.option, "loadgroup", False) or not hasattr(pytest.Item, "nodeid"):
+    if not getattr(config.option, "loadgroup", False):
         return
     from _pytest.nodeid import NodeId  # pytest 9's node id; nothing public sets it
 

@@ -127,11 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "upgrade":
             return _upgrade(settings.ledger_url, as_json=args.json)
         ledger = Ledger(settings.ledger_url)
+        return COMMANDS[args.command.replace("-", "_")](args, settings, ledger)
     except (SettingsError, LedgerSchemaError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    command = COMMANDS[args.command.replace("-", "_")]
-    try:
-        return command(args, settings, ledger)
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         parser.exit(3, f"{parser.prog}: error: the ledger or the lake is unreachable: {reason}\n")

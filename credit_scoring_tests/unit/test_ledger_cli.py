@@ -347,3 +347,16 @@ def test_retry_errors_and_upgrade_answer_in_json_too(ledger, capsys):
     answer = json.loads(out)
     assert answer["before"] == answer["after"] is not None
     assert answer["baseline_stamped"] is False
+
+
+def test_an_unreachable_ledger_exits_3_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CREDIT_SCORING_HOME", str(tmp_path / "home"))
+    # a port nothing listens on: the connection is refused at once
+    monkeypatch.setenv(
+        "CREDIT_SCORING_LEDGER_URL", "postgresql+psycopg://scorer@127.0.0.1:9/ledger"
+    )
+    code, _, err = cli(capsys, "status")
+    assert code == 3
+    (line,) = err.strip().splitlines()
+    assert "the ledger or the lake is unreachable" in line
+    dispose_engines()
