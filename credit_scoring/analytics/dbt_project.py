@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -126,6 +127,30 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     un-activated virtualenv does not provide; the venv's own dbt is used instead.
     """
     if os.environ.get("DAGSTER_IS_DEV_CLI") or not project.manifest_path.exists():
+        parse_in_place(project)
+    return project.manifest_path
+
+
+#: What a parse leaves in the project's target folder for others to read, in the order it is
+#: moved there: the manifest last, so that a reader who sees the new manifest sees its parse too.
+PARSE_OUTPUTS = (PARTIAL_PARSE, "manifest.json")
+
+
+def parse_in_place(project: DbtProject = dbt_project) -> None:
+    """``dbt parse`` into a staging folder, then each output moved into ``target/`` atomically.
+
+    Every process that loads the code location reads ``target/manifest.json``, and dbt writes
+    it in place: a ``dagster dev`` starting while another process loads would hand that
+    process half a manifest. The staging folder sits inside ``target/`` (one filesystem, so
+    the move is atomic) and starts from the current saved parse, so only what changed is
+    parsed again.
+    """
+    target = Path(project.manifest_path).parent
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as staging_dir:
+        staging = Path(staging_dir)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copyfile(target / PARTIAL_PARSE, staging / PARTIAL_PARSE)
         subprocess.run(
             [
                 DBT_EXECUTABLE,
@@ -135,9 +160,13 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
                 str(project.project_dir),
                 "--profiles-dir",
                 str(project.profiles_dir),
+                "--target-path",
+                str(staging),
             ],
             check=True,
             env=dbt_env(),
             cwd=project.project_dir,
         )
-    return project.manifest_path
+        for name in PARSE_OUTPUTS:
+            if (staging / name).exists():
+                os.replace(staging / name, target / name)

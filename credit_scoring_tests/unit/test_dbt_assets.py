@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_dbt import DbtProject
 
 from credit_scoring.analytics.dbt_assets import dbt_vars
 from credit_scoring.analytics.dbt_project import (
+    DBT_PROJECT_DIR,
     PARTIAL_PARSE,
     WINDOW_ENV,
     dbt_environment,
     new_target_path,
+    parse_in_place,
     save_parse,
 )
 
@@ -169,3 +174,24 @@ def test_published_models_report_their_rows_and_columns_and_nothing_else_changes
         ("income_90d", "double"),
     ]
     assert enriched[1:] == [staging, check]
+
+
+def test_a_dev_parse_replaces_the_manifest_whole_and_never_rewrites_it_under_a_reader(tmp_path):
+    """``dagster dev`` parses on every load while other processes load the same project: a
+    reader holding the old manifest keeps all of it, and the new one arrives complete."""
+    project_dir = tmp_path / "dbt_analytics"
+    shutil.copytree(
+        DBT_PROJECT_DIR, project_dir, ignore=shutil.ignore_patterns("logs", "run", "compiled")
+    )
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    manifest = Path(project.manifest_path)
+    assert manifest.exists(), "make test parses the project before the tests run"
+    before = manifest.read_bytes()
+
+    with manifest.open("rb") as held_by_a_loading_process:
+        parse_in_place(project)
+        assert held_by_a_loading_process.read() == before
+
+    assert json.loads(manifest.read_bytes())["nodes"], "the new manifest is whole"
+    assert (manifest.parent / PARTIAL_PARSE).exists()
+    assert not list(manifest.parent.glob(".parse-*")), "the staging folder is gone"
