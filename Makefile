@@ -59,10 +59,6 @@ manifest: setup
 		../$(BIN)/dbt parse --quiet \
 		--project-dir . --profiles-dir .
 
-# The committed sample's days are 2026-10-05..07: the UI lists partitions from the start of that
-# month, not one for every day since 2020 (set CREDIT_SCORING_START_DATE to override).
-demo dev: export CREDIT_SCORING_START_DATE ?= 2026-10-01
-
 demo: setup manifest
 	$(BIN)/python -m devtools.demo
 

@@ -34,7 +34,6 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         "FLINKS_CUSTOMER_ID",
         "TAKTILE_API_KEY",
         "TAKTILE_BASE_URL",
-        "CREDIT_SCORING_START_DATE",
         # a deployment's own settings in the developer's shell must not reach the tests' runs
         "CREDIT_SCORING_EXECUTOR",
         "CREDIT_SCORING_BACKFILL_RUN_DAYS",
@@ -43,6 +42,8 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         "CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
+    # the tests' days reach back to 2020 (a deployment names its own first day)
+    monkeypatch.setenv("CREDIT_SCORING_START_DATE", "2020-01-01")
     # the tests run against the local mock servers, as `make dev` does: asked for explicitly
     monkeypatch.setenv("CREDIT_SCORING_ENV", "dev")
     return home

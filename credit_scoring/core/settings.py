@@ -52,7 +52,10 @@ ENV_VAR = "CREDIT_SCORING_ENV"
 DEV, PRODUCTION = "dev", "production"
 ENVIRONMENTS = (DEV, PRODUCTION)
 
-DEFAULT_START_DATE = "2020-01-01"
+#: The first daily partition when CREDIT_SCORING_START_DATE is unset: the committed sample's
+#: month. A deployment sets the day its first applications came in; an earlier default would
+#: open the UI on a catalogue of years of empty partitions.
+DEFAULT_START_DATE = "2026-10-01"
 #: Where the local mock server listens (``python -m mock_api``); used only when
 #: ``CREDIT_SCORING_ENV=dev`` and no endpoint is configured.
 LOCAL_MOCK_URL = "http://127.0.0.1:8765"

@@ -51,6 +51,28 @@ DAY = "2026-10-05"
 DAYS = ["2026-10-05", "2026-10-06", "2026-10-07"]
 NO_COMMUNITY_DIALOG = "nux:\n  enabled: false\n"
 GROUPS = ["ingestion", "silver", "analytics", "decisioning"]
+#: Every asset's name as the lineage shows it in full (a node's name without its key prefix).
+ASSET_NAMES = [
+    "applications",
+    "flinks_accounts_detail",
+    "transactions",
+    "accounts",
+    "rejected_transactions",
+    "transaction_patterns",
+    "stg_silver__transactions",
+    "stg_silver__accounts",
+    "stg_lake__applications",
+    "int_transactions_categorized",
+    "int_daily_balances",
+    "applicant_features",
+    "credit_decisions",
+    "decision_status",
+    "decision_monitoring",
+]
+#: The page size the lineage screenshot is taken at: top to bottom, one zoom step past the fit,
+#: where the UI draws each asset whole (name, checks, partitions) and the graph still fits.
+LINEAGE_VIEWPORT = {"width": 2000, "height": 1900}
+VIEWPORT = {"width": 1600, "height": 1000}
 ASSETS = [
     "applications",
     "bronze/flinks_accounts_detail",
@@ -118,7 +140,8 @@ def ui(tmp_path_factory, mock_server_module_factory) -> Iterator[DagsterUI]:
     server = mock_server_module_factory(SAMPLE_DATA)
     port = free_port()
     env = {
-        **os.environ,
+        # the partitions a new user sees: from the default start date, not the tests' 2020
+        **{k: v for k, v in os.environ.items() if k != "CREDIT_SCORING_START_DATE"},
         "CREDIT_SCORING_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster_home"),
         "FLINKS_BASE_URL": server.base_url,
@@ -165,7 +188,7 @@ def browser(tmp_path_factory) -> Iterator[object]:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000},
+            viewport=VIEWPORT,
         )
         try:
             yield context
@@ -236,7 +259,6 @@ def backfill_three_days_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
     expand_all_groups(page)
     page.get_by_text("applicant_features", exact=True).first.wait_for(timeout=30_000)
     page.get_by_text("credit_decisions", exact=True).first.wait_for(timeout=30_000)
-    page.screenshot(path=str(shots / "lineage.png"))
 
     # three days of the whole graph, by clicking: the dialog's "varying backfill policies"
     # notice aside (Dagster's UI compares the assets' policies as objects), every asset is
@@ -276,6 +298,8 @@ def backfill_three_days_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
     } <= names
     failed = [e for e in evaluations if not e["success"]]
     assert not failed, failed
+
+    screenshot_the_lineage(ui, page, shots)
 
     # what an operator reads: an asset's metadata plotted over its partitions, and its checks
     page.goto(f"{ui.base_url}/assets/scoring/credit_decisions", wait_until="networkidle")
@@ -324,6 +348,50 @@ def materialise_a_planted_day_by_clicking(ui: DagsterUI, page, shots: Path) -> N
     page.get_by_text("Not executed").first.wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "blocked.png"))
     assert (shots / "blocked.png").stat().st_size < 600_000
+
+
+def screenshot_the_lineage(ui: DagsterUI, page, shots: Path) -> None:
+    """The whole lineage with every asset drawn whole and readable, after the backfill.
+
+    At the zoom that fits the graph in one screen the UI draws each asset as a compact box with
+    its name shortened (``flinks_acc…_detail``); one zoom step in, it draws the asset's whole
+    name, checks and partitions. Top to bottom, on a tall page, that step still fits. The
+    orientation is the graph's own setting, kept by the browser; the page goes back to its
+    usual size afterwards.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{ui.base_url}/asset-groups", wait_until="networkidle")
+    page.get_by_role("button", name="settings", exact=True).click()
+    page.get_by_role("menuitem", name="Change graph to vertical orientation").click()
+    page.set_viewport_size(LINEAGE_VIEWPORT)
+    try:
+        # laid out again and zoomed to fit the new orientation and page
+        page.reload(wait_until="networkidle")
+        for group in GROUPS:
+            node = page.locator("foreignObject.group").get_by_text(group, exact=True)
+            node.first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="zoom_in", exact=True).click()
+        try:
+            page.get_by_text(ASSET_NAMES[1], exact=True).first.wait_for(timeout=15_000)
+        except PlaywrightTimeout:  # the first click landed before the fit: once more
+            page.get_by_role("button", name="zoom_in", exact=True).click()
+        for name in ASSET_NAMES:
+            page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+        groups = [node.bounding_box() for node in page.locator("foreignObject.group").all()]
+        left = min(box["x"] for box in groups) - 16
+        top = min(box["y"] for box in groups) - 16
+        right = max(box["x"] + box["width"] for box in groups) + 16
+        bottom = max(box["y"] + box["height"] for box in groups) + 16
+        width, height = LINEAGE_VIEWPORT["width"], LINEAGE_VIEWPORT["height"]
+        assert all((left >= 0, top >= 0, right <= width, bottom <= height)), (
+            "the lineage does not fit the page at the zoom that draws assets whole",
+            (left, top, right, bottom),
+        )
+        clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+        page.screenshot(path=str(shots / "lineage.png"), clip=clip)
+    finally:
+        page.set_viewport_size(VIEWPORT)
 
 
 def open_materialize_dialog(page, partitions: str, selected: str):

@@ -32,7 +32,7 @@ def test_defaults_point_at_the_repository(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.home.name == ".credit_scoring"
-    assert settings.start_date.isoformat() == "2020-01-01"
+    assert settings.start_date.isoformat() == "2026-10-01"
     assert settings.applications_path.name == "applications.csv"
 
 
