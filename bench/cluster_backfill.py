@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.figures import CONCURRENCY, DAY, generate_cached
+from bench.figures import CONCURRENCY, DAY, START_DATE, generate_cached
 from credit_scoring.core.settings import REPO_ROOT
 from devtools.cluster import on_services, start_cluster, submit_asset_backfill, wait_for_backfill
 from devtools.postgres import start_postgres
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     # this process submits the backfill: it loads the code location, on the same data
     os.environ["CREDIT_SCORING_APPLICATIONS"] = str(data / "applications.csv")
     os.environ["CREDIT_SCORING_ENV"] = "dev"
+    os.environ["CREDIT_SCORING_START_DATE"] = START_DATE
     results = []
     with ExitStack() as stack:
         postgres, s3, redis = start_postgres(), start_s3(), start_redis()

@@ -48,6 +48,8 @@ from mock_api.generator import GenerateConfig, generate
 from mock_api.process import running_mock_server
 
 DAY = date(2026, 9, 14)
+#: The benchmarks' first partition: their generated days (up to a month before DAY) are in range.
+START_DATE = "2025-01-01"
 CUSTOMER_ID = "bench"
 CONCURRENCY = 16
 #: Dagster step -> the stage it is reported under; every other step is an asset check.
@@ -88,7 +90,7 @@ def runner_env(
         "FLINKS_CUSTOMER_ID": CUSTOMER_ID,
         "TAKTILE_BASE_URL": base_url,
         "CREDIT_SCORING_APPLICATIONS": str(data / "applications.csv"),
-        "CREDIT_SCORING_START_DATE": "2025-01-01",
+        "CREDIT_SCORING_START_DATE": START_DATE,
         **(extra or {}),
     }
 

@@ -20,6 +20,19 @@ from mock_api.process import MockServer, start_mock_server
 SAMPLE_DATA = REPO_ROOT / "data"
 
 
+#: The tests' first partition: their days reach back before the default start date.
+TESTS_START_DATE = "2020-01-01"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def partitions_from_2020() -> Iterator[None]:
+    """Every run of the session has partitions from 2020, the runs of module fixtures (set up
+    before any test's own fixtures) included; a developer's own start date does not leak in."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CREDIT_SCORING_START_DATE", TESTS_START_DATE)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Every test gets its own CREDIT_SCORING_HOME and DAGSTER_HOME; none touches the repo's."""
@@ -42,8 +55,6 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         "CREDIT_SCORING_CELERY_VISIBILITY_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
-    # the tests' days reach back to 2020 (a deployment names its own first day)
-    monkeypatch.setenv("CREDIT_SCORING_START_DATE", "2020-01-01")
     # the tests run against the local mock servers, as `make dev` does: asked for explicitly
     monkeypatch.setenv("CREDIT_SCORING_ENV", "dev")
     return home
