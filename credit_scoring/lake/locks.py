@@ -190,11 +190,10 @@ def release_dead_locks(engine: sa.Engine, match: str) -> tuple[list[HeldLock], l
     with engine.begin() as conn:
         rows = list(conn.execute(_locks_query(match).with_for_update()).all())
         locks = _held(rows, utcnow())
-        released = [lock for lock, row in zip(locks, rows, strict=True) if not lock.alive]
+        dead = [(lock, row) for lock, row in zip(locks, rows, strict=True) if not lock.alive]
         judged = [
             {"b_name": row.name, "b_owner": row.owner, "b_expires": row.expires_at}
-            for lock, row in zip(locks, rows, strict=True)
-            if not lock.alive
+            for _, row in dead
         ]
         if judged:
             conn.execute(
@@ -205,4 +204,4 @@ def release_dead_locks(engine: sa.Engine, match: str) -> tuple[list[HeldLock], l
                 ),
                 judged,
             )
-    return released, [lock for lock in locks if lock.alive]
+    return [lock for lock, _ in dead], [lock for lock in locks if lock.alive]
