@@ -54,9 +54,9 @@ class _Tally:
     downloaded: int = 0
     bytes: int = 0
     transactions: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
     http_calls: int = 0
     pending_answers: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
 
 
 class _Failed(Exception):

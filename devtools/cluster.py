@@ -272,12 +272,9 @@ class Cluster:
         """The control plane's machine: the daemon, the webserver and their workspace."""
         return self.root / "control-plane"
 
-    @property
-    def dagster_home(self) -> Path:
-        return self.control / "dagster_home"
-
     def open_instance(self):
-        return self.services.open_instance(self.dagster_home)
+        """Dagster's instance as the control plane sees it (its ``DAGSTER_HOME``)."""
+        return self.services.open_instance(self.control / "dagster_home")
 
     def check_running(self) -> None:
         """Fails, naming the piece and showing its log's end, once any piece has exited."""

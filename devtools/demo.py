@@ -127,11 +127,11 @@ def _summary(days: list[str]) -> None:
             [
                 {
                     "day": r.partition,
-                    "bronze": r.bronze_transactions,
-                    "silver": r.in_silver,
-                    "quarantined": r.in_rejects,
-                    "missing": r.missing,
-                    "in both": r.in_both,
+                    "bronze": r.copies.bronze_transactions,
+                    "silver": r.copies.in_silver,
+                    "quarantined": r.copies.in_rejects,
+                    "missing": r.copies.missing,
+                    "in both": r.copies.in_both,
                     "ledger rows": r.ledger_rows,
                     "verdict": "OK" if r.ok else "MISMATCH",
                 }

@@ -79,10 +79,11 @@ class MockConfig:
     pending_polls: int = 0
     #: Added to every API call (not to /health or /_mock/*).
     latency_ms: float = 0.0
+    #: Which faults are injected, drawn at random among these.
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
     #: Probability that an API call faults (before the consecutive-fault cap).
     fault_rate: float = 0.0
     fault_seed: int = 0
-    fault_kinds: tuple[str, ...] = FAULT_KINDS
     #: After this many faults in a row for one endpoint and key, the next answer is real.
     fault_max_consecutive: int = 2
     #: How long a ``slow`` fault waits before answering normally.

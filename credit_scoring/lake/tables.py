@@ -12,136 +12,82 @@ import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
 
-APPLICATIONS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("login_id", pa.string()),
-        ("applied_at", TS),
-        ("application_date", pa.date32()),
-        ("partition_date", pa.string()),
-        ("requested_amount", pa.float64()),
-    ]
+
+def _typed(data_type: pa.DataType, names: str) -> dict[str, pa.DataType]:
+    return dict.fromkeys(names.split(), data_type)
+
+
+#: Every lake column's type, by name: a column means the same thing in every table it is in
+#: (``partition_date`` is always the ISO string, ``application_date`` always a date), so a
+#: join in dbt or DuckDB never meets two types under one name. Keys, ids and free text are
+#: strings; amounts are float64 CAD.
+COLUMN_TYPES: dict[str, pa.DataType] = {
+    **_typed(
+        pa.string(),
+        "application_id login_id partition_date response_id request_id run_id claim_token"
+        " account_id transaction_id decision_id content_hash features_hash holder_key"
+        " error_stage error_code error_message status outcome reasons flow_version"
+        " decision_engine features title account_number_masked category type currency"
+        " institution account_category account_type description rule message"
+        " date_raw debit_raw credit_raw balance_raw",
+    ),
+    **_typed(
+        pa.float64(),
+        "requested_amount balance_current balance_available balance_limit debit credit amount"
+        " balance score credit_limit elapsed_seconds",
+    ),
+    **_typed(pa.date32(), "application_date posted_date"),
+    **_typed(TS, "applied_at fetched_at rejected_at requested_at decided_at updated_at"),
+    **_typed(pa.int32(), "http_status http_calls feed_position"),
+    **_typed(pa.int64(), "attempts transactions"),
+    **_typed(pa.bool_(), "ok retryable"),
+    "payload": pa.large_string(),
+}
+
+
+def schema(columns: str) -> pa.Schema:
+    """A table's Arrow schema from its column names in order, typed by :data:`COLUMN_TYPES`."""
+    try:
+        return pa.schema([(name, COLUMN_TYPES[name]) for name in columns.split()])
+    except KeyError as missing:
+        raise KeyError(f"lake column {missing} has no type; add it to COLUMN_TYPES") from None
+
+
+APPLICATIONS = schema(
+    "application_id login_id applied_at application_date partition_date requested_amount"
 )
 
-BRONZE_ACCOUNTS_DETAIL = pa.schema(
-    [
-        ("response_id", pa.string()),
-        ("application_id", pa.string()),
-        ("login_id", pa.string()),
-        ("partition_date", pa.string()),
-        ("request_id", pa.string()),
-        ("fetched_at", TS),
-        ("http_status", pa.int32()),
-        ("ok", pa.bool_()),
-        ("error_code", pa.string()),
-        ("error_message", pa.string()),
-        ("retryable", pa.bool_()),
-        ("http_calls", pa.int32()),
-        ("elapsed_seconds", pa.float64()),
-        ("claim_token", pa.string()),
-        ("run_id", pa.string()),
-        ("payload", pa.large_string()),
-    ]
+BRONZE_ACCOUNTS_DETAIL = schema(
+    "response_id application_id login_id partition_date request_id fetched_at http_status ok"
+    " error_code error_message retryable http_calls elapsed_seconds claim_token run_id payload"
 )
 
-SILVER_ACCOUNTS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("login_id", pa.string()),
-        ("partition_date", pa.string()),
-        ("account_id", pa.string()),
-        ("title", pa.string()),
-        ("account_number_masked", pa.string()),
-        ("category", pa.string()),
-        ("type", pa.string()),
-        ("currency", pa.string()),
-        ("balance_current", pa.float64()),
-        ("balance_available", pa.float64()),
-        ("balance_limit", pa.float64()),
-        ("holder_key", pa.string()),
-        ("institution", pa.string()),
-        ("request_id", pa.string()),
-        ("fetched_at", TS),
-    ]
+SILVER_ACCOUNTS = schema(
+    "application_id login_id partition_date account_id title account_number_masked category"
+    " type currency balance_current balance_available balance_limit holder_key institution"
+    " request_id fetched_at"
 )
 
-SILVER_TRANSACTIONS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("login_id", pa.string()),
-        ("partition_date", pa.string()),
-        ("application_date", pa.date32()),
-        ("transaction_id", pa.string()),
-        ("account_id", pa.string()),
-        ("account_category", pa.string()),
-        ("account_type", pa.string()),
-        ("currency", pa.string()),
-        ("posted_date", pa.date32()),
-        ("description", pa.string()),
-        ("debit", pa.float64()),
-        ("credit", pa.float64()),
-        ("amount", pa.float64()),
-        ("balance", pa.float64()),
-        ("feed_position", pa.int32()),
-        ("request_id", pa.string()),
-        ("fetched_at", TS),
-        ("content_hash", pa.string()),
-    ]
+SILVER_TRANSACTIONS = schema(
+    "application_id login_id partition_date application_date transaction_id account_id"
+    " account_category account_type currency posted_date description debit credit amount"
+    " balance feed_position request_id fetched_at content_hash"
 )
 
-SILVER_REJECTED_TRANSACTIONS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("login_id", pa.string()),
-        ("partition_date", pa.string()),
-        ("request_id", pa.string()),
-        ("account_id", pa.string()),
-        ("feed_position", pa.int32()),
-        ("transaction_id", pa.string()),
-        ("date_raw", pa.string()),
-        ("description", pa.string()),
-        ("debit_raw", pa.string()),
-        ("credit_raw", pa.string()),
-        ("balance_raw", pa.string()),
-        ("rule", pa.string()),
-        ("message", pa.string()),
-        ("content_hash", pa.string()),
-        ("rejected_at", TS),
-    ]
+SILVER_REJECTED_TRANSACTIONS = schema(
+    "application_id login_id partition_date request_id account_id feed_position transaction_id"
+    " date_raw description debit_raw credit_raw balance_raw rule message content_hash"
+    " rejected_at"
 )
 
-
-CREDIT_DECISIONS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("application_date", pa.date32()),
-        ("decision_id", pa.string()),
-        ("score", pa.float64()),
-        ("outcome", pa.string()),
-        ("credit_limit", pa.float64()),
-        ("reasons", pa.string()),
-        ("flow_version", pa.string()),
-        ("decision_engine", pa.string()),
-        ("features_hash", pa.string()),
-        ("features", pa.string()),
-        ("requested_at", TS),
-        ("decided_at", TS),
-    ]
+CREDIT_DECISIONS = schema(
+    "application_id application_date decision_id score outcome credit_limit reasons"
+    " flow_version decision_engine features_hash features requested_at decided_at"
 )
 
-DECISION_STATUS = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("application_date", pa.date32()),
-        ("status", pa.string()),
-        ("attempts", pa.int64()),
-        ("error_stage", pa.string()),
-        ("error_code", pa.string()),
-        ("error_message", pa.string()),
-        ("decision_id", pa.string()),
-        ("transactions", pa.int64()),
-        ("updated_at", TS),
-    ]
+DECISION_STATUS = schema(
+    "application_id application_date status attempts error_stage error_code error_message"
+    " decision_id transactions updated_at"
 )
 
 

@@ -13,7 +13,8 @@ examples. Nothing the size of the day is materialised in pandas.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 
@@ -32,36 +33,57 @@ from credit_scoring.silver.flatten import (
 COORDS = ["application_id", "request_id", "account_id", "feed_position"]
 
 
+class CopyCounts(NamedTuple):
+    """Where the bronze transaction copies went: one row of :data:`COPY_COUNTS`."""
+
+    bronze_transactions: int
+    in_silver: int
+    in_rejects: int
+    #: in neither silver nor the quarantine: lost
+    missing: int
+    #: in both silver and the quarantine: doubled
+    in_both: int
+
+
+class KeyCounts(NamedTuple):
+    """Silver's keys against the ledger's: one row of :data:`KEY_COUNTS`."""
+
+    silver_without_ledger_row: int
+    ledger_without_silver_row: int
+
+
 @dataclass
 class Reconciliation:
     """The figures of one partition's reconciliation; ``ok`` when nothing is off."""
 
     partition: str
-    applications_in_silver: int = 0
-    applications_awaiting_silver: int = 0
-    bronze_transactions: int = 0
-    in_silver: int = 0
-    in_rejects: int = 0
-    missing: int = 0
-    in_both: int = 0
-    silver_rows: int = 0
-    rejected_rows: int = 0
-    ledger_rows: int = 0
-    silver_without_ledger_row: int = 0
-    ledger_without_silver_row: int = 0
-    examples: list[str] = field(default_factory=list)
+    applications_in_silver: int
+    applications_awaiting_silver: int
+    copies: CopyCounts
+    silver_rows: int
+    rejected_rows: int
+    ledger_rows: int
+    keys: KeyCounts
+    examples: list[str]
 
     @property
     def ok(self) -> bool:
-        return not (
-            self.missing
-            or self.in_both
-            or self.silver_without_ledger_row
-            or self.ledger_without_silver_row
-        )
+        return not (self.copies.missing or self.copies.in_both or any(self.keys))
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
+        """The figures flat, in the order ``ledger reconcile --json`` has always printed them."""
+        return {
+            "partition": self.partition,
+            "applications_in_silver": self.applications_in_silver,
+            "applications_awaiting_silver": self.applications_awaiting_silver,
+            **self.copies._asdict(),
+            "silver_rows": self.silver_rows,
+            "rejected_rows": self.rejected_rows,
+            "ledger_rows": self.ledger_rows,
+            **self.keys._asdict(),
+            "examples": self.examples,
+            "ok": self.ok,
+        }
 
 
 #: The key columns of every bronze transaction copy, kept in DuckDB between slices.
@@ -134,15 +156,11 @@ where silver_only or ledger_only order by application_id, transaction_id limit 5
 
 
 def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
-    report = Reconciliation(partition=day)
     states = ledger.ingestion_states([day])
     silvered = (
         set(states.loc[states["state"] == SILVERED, "application_id"]) if len(states) else set()
     )
-    report.applications_in_silver = len(silvered)
-    report.applications_awaiting_silver = (
-        int((states["state"] == FETCHED).sum()) if len(states) else 0
-    )
+    awaiting = int((states["state"] == FETCHED).sum()) if len(states) else 0
 
     bronze = store.read(table_for("bronze/flinks_accounts_detail"), [day], payloads_in_arrow=True)
     latest = latest_ok_responses(bronze.loc[bronze["application_id"].isin(silvered)])
@@ -154,9 +172,8 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     )
     rejects = store.read_arrow(table_for("silver/rejected_transactions"), [day], columns=COORDS)
     ledger_keys = ledger.transaction_keys([day]).loc[:, ["application_id", "transaction_id"]]
-    report.silver_rows, report.rejected_rows = silver.num_rows, rejects.num_rows
-    report.ledger_rows = len(ledger_keys)
 
+    examples: list[str] = []
     with duckdb.connect() as connection:
         connection.execute("set threads to 2")
         connection.register("silver", silver)
@@ -168,27 +185,25 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
             connection.execute(PARSED_SQL)
             connection.execute(INSERT_COPIES)
             connection.unregister("bronze")
-        (
-            report.bronze_transactions,
-            report.in_silver,
-            report.in_rejects,
-            report.missing,
-            report.in_both,
-        ) = connection.execute(COPY_COUNTS).fetchone()
-        if report.missing:
+        copies = CopyCounts(*connection.execute(COPY_COUNTS).fetchone())
+        if copies.missing:
             for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():
-                report.examples.append(
+                examples.append(
                     f"missing: application {app} account {account} position {position} id {tid!r}"
                 )
-        report.silver_without_ledger_row, report.ledger_without_silver_row = connection.execute(
-            KEY_COUNTS
-        ).fetchone()
-        odd = (
-            connection.execute(KEY_EXAMPLES).fetchall()
-            if report.silver_without_ledger_row or report.ledger_without_silver_row
-            else []
-        )
+        keys = KeyCounts(*connection.execute(KEY_COUNTS).fetchone())
+        odd = connection.execute(KEY_EXAMPLES).fetchall() if any(keys) else []
     for app, tid, silver_only in odd:
         side = "silver only" if silver_only else "ledger only"
-        report.examples.append(f"{side}: {app} / {tid}")
-    return report
+        examples.append(f"{side}: {app} / {tid}")
+    return Reconciliation(
+        partition=day,
+        applications_in_silver=len(silvered),
+        applications_awaiting_silver=awaiting,
+        copies=copies,
+        silver_rows=silver.num_rows,
+        rejected_rows=rejects.num_rows,
+        ledger_rows=len(ledger_keys),
+        keys=keys,
+        examples=examples,
+    )

@@ -5,7 +5,7 @@ import dagster as dg
 from credit_scoring.core.partitions import checked_days
 from credit_scoring.lake.storage import LakeResource
 from credit_scoring.ledger.resource import LedgerResource
-from credit_scoring.silver.reconciliation import reconcile
+from credit_scoring.silver.reconciliation import CopyCounts, KeyCounts, reconcile
 from credit_scoring.silver.silver_assets import SILVER_TRANSACTIONS_KEY
 
 
@@ -26,16 +26,8 @@ def bronze_silver_reconciliation(
     store, book = lake.store(), ledger.get()
     reports = [reconcile(store, book, day) for day in checked_days(context)]
     totals = {
-        field: sum(getattr(r, field) for r in reports)
-        for field in (
-            "bronze_transactions",
-            "in_silver",
-            "in_rejects",
-            "missing",
-            "in_both",
-            "silver_without_ledger_row",
-            "ledger_without_silver_row",
-        )
+        **{name: sum(getattr(r.copies, name) for r in reports) for name in CopyCounts._fields},
+        **{name: sum(getattr(r.keys, name) for r in reports) for name in KeyCounts._fields},
     }
     failing = [r.partition for r in reports if not r.ok]
     examples = [line for r in reports for line in r.examples][:10]

@@ -257,8 +257,8 @@ def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
     # a silver row lost: its bronze copy is missing and its ledger row has no silver row
     store.write(transactions, DAY1, kept)
     report = reconcile(store, ledger(), DAY1)
-    assert (report.missing, report.in_both, report.ledger_without_silver_row) == (1, 0, 1)
-    assert report.silver_without_ledger_row == 0
+    assert (report.copies.missing, report.copies.in_both) == (1, 0)
+    assert report.keys == (0, 1)  # (silver without a ledger row, ledger without silver)
     assert not report.ok
     tid = lost["transaction_id"].iloc[0]
     assert any(repr(tid) in line and "missing" in line for line in report.examples)
@@ -280,7 +280,7 @@ def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
     )
     store.write(rejects, DAY1, doubled)
     report = reconcile(store, ledger(), DAY1)
-    assert (report.missing, report.in_both, report.in_rejects) == (0, 1, 1)
+    assert (report.copies.missing, report.copies.in_both, report.copies.in_rejects) == (0, 1, 1)
     assert not report.ok
 
     # a silver row the ledger never registered
@@ -288,7 +288,7 @@ def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
     extra = silver_now.iloc[:1].assign(transaction_id="NOT-IN-LEDGER")
     store.write(transactions, DAY1, pd.concat([silver_now, extra], ignore_index=True))
     report = reconcile(store, ledger(), DAY1)
-    assert (report.silver_without_ledger_row, report.ledger_without_silver_row) == (1, 0)
+    assert report.keys == (1, 0)
     assert report.ok is False
     assert reconcile(store, ledger(), DAY2).ok
 

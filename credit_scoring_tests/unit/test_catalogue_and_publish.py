@@ -198,3 +198,13 @@ def test_restricted_tables_are_exactly_bronze():
     assert restricted == ["bronze/flinks_accounts_detail"]
     assert view_name(table_for("silver/transactions")) == ("silver", "transactions")
     assert view_name(table_for("applications")) == ("main", "applications")
+
+
+def test_a_table_schema_types_each_column_by_its_name_and_names_an_untyped_column():
+    from credit_scoring.lake.tables import SILVER_TRANSACTIONS, TS, schema
+
+    built = schema("application_id application_date debit feed_position fetched_at")
+    assert built.types == [pa.string(), pa.date32(), pa.float64(), pa.int32(), TS]
+    assert SILVER_TRANSACTIONS.field("posted_date").type == pa.date32()
+    with pytest.raises(KeyError, match="lake column 'interest_rate' has no type"):
+        schema("application_id interest_rate")

@@ -26,8 +26,8 @@ INGESTION_STATES = ("FETCHING", "FETCHED", "SILVERED", "ERROR")
 def upgrade() -> None:
     op.create_table(
         "scoring_status",
-        sa.Column("application_id", sa.String(128), primary_key=True),
-        sa.Column("transaction_id", sa.String(128), primary_key=True),
+        sa.Column("application_id", sa.String(128)),
+        sa.Column("transaction_id", sa.String(128)),
         sa.Column("partition_date", sa.String(10), nullable=False),
         sa.Column("status", sa.String(8), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.PrimaryKeyConstraint("application_id", "transaction_id"),
         sa.CheckConstraint(f"status IN {STATUSES}", name="ck_scoring_status_status"),
     )
     op.create_index("ix_scoring_status_partition", "scoring_status", ["partition_date", "status"])
