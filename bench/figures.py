@@ -1,7 +1,7 @@
 """``make bench``: the whole graph at three sizes, against the download floor and a dlt peer.
 
     .venv/bin/python -m bench.figures [--sizes 125,625,2500] [--repeat 3] [--backfill-days 30]
-        [--no-peer] [--smoke]
+        [--no-peer] [--no-scaled] [--smoke]
 
 For each size (applications in one day, each with a year of history: about 800 transactions
 per application, so 125/625/2,500 applications are about 100k/500k/2M transactions), against
@@ -19,10 +19,14 @@ in-process state, 16 threads):
 
 Steps 1-4 are repeated ``--repeat`` times per size (each first run on a fresh state) and every
 figure reported is the median of its runs; the runs' whole times are kept beside them, since
-this machine is shared and noisy. Then the smallest size spread over ``--backfill-days`` days:
+this machine is shared and noisy. Then the largest day as many times on the scaled stack
+(ledger on a local PostgreSQL, lake on a local S3-compatible server, fresh database and bucket
+each time; ``--no-scaled`` skips it), and the smallest size spread over ``--backfill-days`` days:
 one single-run backfill against one run per day, same data. Writes
 ``bench/results/<date>.json``, ``<date>.md`` (the tables) and ``<date>.png`` (time against size
-per stage). ``--smoke`` runs a tiny size once with a 2-day backfill, for the test suite.
+per stage). The markdown opens with the performance targets: each figure of the baseline run
+(:data:`bench.report.BASELINE`), this run's and its bound, side by side. ``--smoke`` runs a tiny
+size once with a 2-day backfill, for the test suite.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ import pandas as pd
 
 from bench import report
 from credit_scoring.core.settings import REPO_ROOT
+from devtools.postgres import PostgresServer, start_postgres
+from devtools.s3 import S3Server, start_s3
 from mock_api.generator import GenerateConfig, generate
 from mock_api.process import running_mock_server
 
@@ -261,6 +267,45 @@ def measure_size(
     return figures
 
 
+def fresh_stack(postgres: PostgresServer, s3: S3Server) -> dict[str, str]:
+    """The variables of a run on a new database and a new bucket of the running servers."""
+    return {
+        **s3.environment(),
+        "CREDIT_SCORING_LEDGER_URL": postgres.url(postgres.create_database()),
+        "CREDIT_SCORING_LAKE_URL": f"s3://{s3.create_bucket()}/lake",
+    }
+
+
+def measure_scaled_day(data: Path, transactions: int, scratch: Path, repeat: int) -> dict:
+    """``make bench``'s scaled-stack figure: the day's first run on PostgreSQL + S3, fresh
+    state each time; the median run's seconds and transactions/s, and every run's time."""
+    seconds = []
+    postgres, s3 = start_postgres(), start_s3()
+    try:
+        with running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server:
+            for attempt in range(repeat):
+                run = run_graph(
+                    scratch / f"scaled-{attempt}",
+                    server.base_url,
+                    data,
+                    DAY.isoformat(),
+                    DAY.isoformat(),
+                    fresh_stack(postgres, s3),
+                )
+                seconds.append(run["seconds"])
+                print(f"[scaled stack {attempt + 1}/{repeat}] {run['seconds']:.1f} s", flush=True)
+    finally:
+        s3.stop()
+        postgres.stop()
+    median = statistics.median(seconds)
+    return {
+        "transactions": transactions,
+        "seconds": round(median, 2),
+        "transactions_per_second": round(transactions / median),
+        "runs_seconds": [round(value, 2) for value in seconds],
+    }
+
+
 def measure_backfill(applications: int, days: int, cache: Path, scratch: Path) -> dict:
     """The same data as one single-run backfill, then as one run per day (fresh state each)."""
     start = DAY - timedelta(days=days - 1)
@@ -302,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
     parser.add_argument(
+        "--no-scaled", action="store_true", help="skip the largest day on PostgreSQL + S3"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=3, help="runs per size; the figures are their medians"
     )
     parser.add_argument("--smoke", action="store_true", help="a tiny size, for the tests")
@@ -326,6 +374,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             for n in sizes
         ]
+        if not args.no_scaled:
+            largest = max(figures["sizes"], key=lambda size: size["transactions"])
+            figures["scaled_stack"] = measure_scaled_day(
+                args.cache / f"day-{largest['applications']}",
+                largest["transactions"],
+                scratch,
+                largest["repeat"],
+            )
         if backfill_days > 0:
             figures["backfill"] = measure_backfill(min(sizes), backfill_days, args.cache, scratch)
     ordered = sorted(figures["sizes"], key=lambda s: s["transactions"])

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: The run the performance targets were set against (the same machine, the same sizes).
+BASELINE = Path(__file__).parent / "results" / "2026-11-25.json"
 
 #: Stages in pipeline order, as the table and the plot name them.
 STAGE_ORDER = (
@@ -28,6 +34,8 @@ def markdown(figures: dict[str, Any]) -> str:
     """Every size's stages (time, throughput, peak RSS), then the comparisons."""
     lines = [
         f"# Benchmark {figures['date']} ({figures['machine']})",
+        "",
+        targets_table(figures),
         "",
         *[
             f"- {size['name']}: medians of {size.get('repeat', 1)} run(s); whole first runs "
@@ -95,6 +103,112 @@ def markdown(figures: dict[str, Any]) -> str:
             f"the transactions): {_fmt(scaling['time_ratio'], 2)}x the whole run's time.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _largest(figures: dict[str, Any]) -> dict[str, Any]:
+    return max(figures["sizes"], key=lambda size: size["transactions"])
+
+
+def _stage_seconds(size: dict[str, Any], *stages: str) -> float:
+    return sum(size["first_run"]["stages"].get(s, {}).get("seconds") or 0.0 for s in stages)
+
+
+def _rerun_share(figures: dict[str, Any]) -> float:
+    size = _largest(figures)
+    return size["re_run"]["whole"]["seconds"] / size["first_run"]["whole"]["seconds"]
+
+
+def _floor_ratio(figures: dict[str, Any]) -> float | None:
+    size = _largest(figures)
+    floor = (size.get("floor") or {}).get("seconds")
+    return _stage_seconds(size, "fetch + bronze") / floor if floor else None
+
+
+def _peer_ratio(figures: dict[str, Any]) -> float | None:
+    size = _largest(figures)
+    peer = (size.get("peer") or {}).get("seconds")
+    ingestion = _stage_seconds(size, "fetch + bronze", "silver + ledger")
+    return peer / ingestion if peer and ingestion else None
+
+
+def _scaled_rate(figures: dict[str, Any]) -> float | None:
+    return (figures.get("scaled_stack") or {}).get("transactions_per_second")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure of the performance targets: how to read it from a run's figures, and its bound."""
+
+    figure: str
+    read: Callable[[dict[str, Any]], float | None]
+    bound: float
+    #: ``True``: the figure must reach the bound; ``False``: it must stay under it.
+    at_least: bool
+    digits: int = 0
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.bound if self.at_least else value <= self.bound
+
+
+TARGETS = (
+    Target(
+        "whole graph, largest day, embedded (transactions/s)",
+        lambda f: _largest(f)["first_run"]["whole"]["transactions_per_second"],
+        50_000,
+        at_least=True,
+    ),
+    Target(
+        "same day on PostgreSQL + S3 (transactions/s)",
+        _scaled_rate,
+        25_000,
+        at_least=True,
+    ),
+    Target(
+        "peak RSS of the run's processes, largest day (MiB)",
+        lambda f: _largest(f)["first_run"]["whole"]["peak_rss_mb"],
+        1536,
+        at_least=False,
+    ),
+    Target("re-run of a finished day: time / first run", _rerun_share, 0.05, False, 3),
+    Target(
+        "re-run: Flinks + Taktile calls",
+        lambda f: _largest(f)["re_run"]["flinks_calls"] + _largest(f)["re_run"]["taktile_calls"],
+        0,
+        at_least=False,
+    ),
+    Target("fetch + bronze / raw-download floor", _floor_ratio, 1.3, False, 2),
+    Target("dlt's ingestion time / ours (fetch -> silver -> ledger)", _peer_ratio, 3, True, 2),
+    Target(
+        "4x the data: time ratio",
+        lambda f: (f.get("scaling") or {}).get("time_ratio"),
+        4.4,
+        at_least=False,
+        digits=2,
+    ),
+)
+
+
+def targets_table(figures: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """Each target with the baseline run's figure, this run's and the bound, side by side."""
+    if baseline is None and BASELINE.exists():
+        baseline = json.loads(BASELINE.read_text())
+    base_name = f"baseline ({baseline['date']})" if baseline else "baseline"
+    lines = [
+        f"| figure | {base_name} | this run | target | met |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for target in TARGETS:
+        now = target.read(figures)
+        before = target.read(baseline) if baseline else None
+        bound = ("≥ " if target.at_least else "≤ ") + _fmt(target.bound, target.digits)
+        verdict = {True: "yes", False: "**no**", None: "not measured"}[target.met(now)]
+        lines.append(
+            f"| {target.figure} | {_fmt(before, target.digits)} | {_fmt(now, target.digits)} | "
+            f"{bound} | {verdict} |"
+        )
+    return "\n".join(lines)
 
 
 def plot(figures: dict[str, Any], path: Path) -> Path:

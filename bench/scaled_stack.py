@@ -25,7 +25,15 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from bench.figures import CONCURRENCY, DAY, STAGES, generate_cached, run_graph, stage_figures
+from bench.figures import (
+    CONCURRENCY,
+    DAY,
+    STAGES,
+    fresh_stack,
+    generate_cached,
+    run_graph,
+    stage_figures,
+)
 from credit_scoring.core.settings import REPO_ROOT
 from devtools.postgres import start_postgres
 from devtools.s3 import start_s3
@@ -88,13 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 order = MODES if attempt % 2 == 0 else MODES[::-1]
                 for mode in order:
                     home = Path(scratch) / f"{attempt}-{mode.split()[0].lower()}"
-                    extra = None
-                    if mode != "embedded":
-                        extra = {
-                            **s3.environment(),
-                            "CREDIT_SCORING_LEDGER_URL": postgres.url(postgres.create_database()),
-                            "CREDIT_SCORING_LAKE_URL": f"s3://{s3.create_bucket()}/lake",
-                        }
+                    extra = None if mode == "embedded" else fresh_stack(postgres, s3)
                     run = run_graph(
                         home, server.base_url, data, DAY.isoformat(), DAY.isoformat(), extra
                     )

@@ -2,8 +2,8 @@
 
 The timings themselves are not asserted (they belong to the benchmark, on a quiet machine);
 what is asserted is what must hold at any size: the floor downloads every login, each stage is
-measured with its memory, a re-run of a finished day calls neither API, and the tables and the
-plot are written.
+measured with its memory, a re-run of a finished day calls neither API, the day also runs on
+PostgreSQL + S3, and the tables (the targets first) and the plot are written.
 """
 
 from __future__ import annotations
@@ -34,5 +34,13 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert size["first_run"]["mock"]["decisions"] == 6
     assert (size["re_run"]["flinks_calls"], size["re_run"]["taktile_calls"]) == (0, 0)
     assert figures["backfill"]["days"] == 2
-    assert "| whole run |" in next(out.glob("*.md")).read_text()
+    scaled = figures["scaled_stack"]
+    assert scaled["transactions"] == size["transactions"]
+    assert scaled["transactions_per_second"] > 0
+    table = next(out.glob("*.md")).read_text()
+    assert "| whole run |" in table
+    # the targets, each with the baseline's figure, this run's and its bound
+    assert "| re-run: Flinks + Taktile calls | 0 | 0 | ≤ 0 | yes |" in table
+    scaled_row = next(line for line in table.splitlines() if "PostgreSQL + S3 (tr" in line)
+    assert f"| {scaled['transactions_per_second']:,} |" in scaled_row
     assert next(out.glob("*.png")).stat().st_size > 0
