@@ -38,6 +38,17 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 LINE_NUMBER = re.compile(r":\d+\)$")
 
 
+#: The profiled run as the table names it: py-spy may record its command line as empty.
+RUN = "python -m devtools.runner (the run)"
+
+
+def _process_name(frame: str) -> str:
+    """``process <pid>:"<command line>"``, cut to fit a table; the run's when py-spy left it out."""
+    if frame.endswith(':""'):
+        return f"{frame[:-2]}{RUN}"
+    return frame[:140]
+
+
 def summarise(raw: str, rate: int, top: int = 30) -> str:
     """Inclusive seconds per function of this code base and per process; top self times."""
     ours: Counter[str] = Counter()
@@ -53,7 +64,7 @@ def summarise(raw: str, rate: int, top: int = 30) -> str:
         frames = [LINE_NUMBER.sub(")", frame) for frame in stack.split(";")]
         for frame in dict.fromkeys(frames):  # once per stack, however deep the recursion
             if frame.startswith("process "):
-                processes[frame[:140]] += samples
+                processes[_process_name(frame)] += samples
             elif "credit_scoring/" in frame or "devtools/" in frame:
                 ours[frame] += samples
         own[frames[-1]] += samples
