@@ -70,6 +70,11 @@ STAGES = {
 FLINKS_ENDPOINTS = ("Authorize", "GetAccountsDetail", "GetAccountsDetailAsync")
 
 
+def day_data(cache: Path, applications: int) -> Path:
+    """Where the generated one-day data set of ``applications`` applications is cached."""
+    return cache / f"day-{applications}"
+
+
 def generate_day(out: Path, applications: int, days: int, start: date) -> int:
     summary = generate(
         GenerateConfig(
@@ -205,7 +210,7 @@ def measure_size(
     name: str, applications: int, cache: Path, scratch: Path, peer: bool, repeat: int = 1
 ) -> dict:
     """``repeat`` times: the floor, a first run on a fresh home, its re-run, the peer; medians."""
-    data = cache / f"day-{applications}"
+    data = day_data(cache, applications)
     transactions = generate_cached(data, applications, 1, DAY)
     logins = list(pd.read_csv(data / "applications.csv")["login_id"])
     figures: dict = {
@@ -377,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_scaled:
             largest = max(figures["sizes"], key=lambda size: size["transactions"])
             figures["scaled_stack"] = measure_scaled_day(
-                args.cache / f"day-{largest['applications']}",
+                day_data(args.cache, largest["applications"]),
                 largest["transactions"],
                 scratch,
                 largest["repeat"],

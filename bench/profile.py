@@ -29,7 +29,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from bench.figures import CONCURRENCY, DAY, generate_cached, runner_env
+from bench.figures import CONCURRENCY, DAY, day_data, generate_cached, runner_env
 from credit_scoring.core.settings import REPO_ROOT
 from mock_api.process import running_mock_server
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if not PY_SPY.exists():
         print(f"py-spy is not installed at {PY_SPY}: run make setup", file=sys.stderr)
         return 2
-    data = args.cache / f"day-{args.applications}"
+    data = day_data(args.cache, args.applications)
     transactions = generate_cached(data, args.applications, 1, DAY)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"profile-{date.today().isoformat()}-{args.applications}"

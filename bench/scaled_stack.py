@@ -29,6 +29,7 @@ from bench.figures import (
     CONCURRENCY,
     DAY,
     STAGES,
+    day_data,
     fresh_stack,
     generate_cached,
     run_graph,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    data = args.cache / f"day-{args.applications}"
+    data = day_data(args.cache, args.applications)
     transactions = generate_cached(data, args.applications, 1, DAY)
     print(f"{args.applications} applications, {transactions:,} transactions", flush=True)
     runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
