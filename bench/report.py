@@ -121,7 +121,8 @@ def _rerun_share(figures: dict[str, Any]) -> float:
 def _floor_ratio(figures: dict[str, Any]) -> float | None:
     size = _largest(figures)
     floor = (size.get("floor") or {}).get("seconds")
-    return _stage_seconds(size, "fetch + bronze") / floor if floor else None
+    fetch = _stage_seconds(size, "fetch + bronze")
+    return fetch / floor if floor and fetch else None
 
 
 def _peer_ratio(figures: dict[str, Any]) -> float | None:
