@@ -4,7 +4,7 @@ application (PENDING -> SENT -> SCORED or ERROR), on SQLite by default or Postgr
 One module per concern, one class to call them through:
 
 - ``fetch_leases``: which run fetches which application; retryable and terminal failures;
-- ``registration``: silver's transactions registered PENDING, exactly once;
+- ``registration``: silver's transactions registered exactly once, under their application;
 - ``decision_claims``: PENDING -> SENT -> SCORED / ERROR, compare-and-set on a claim token;
 - ``queries``: counts, one row per application, a day's keys, stuck work;
 - ``schema`` and ``migrations``: the tables, changed only through Alembic (``upgrades``).

@@ -4,11 +4,13 @@ Every transition is an UPDATE whose WHERE names the state it leaves, so under Po
 COMMITTED a row another transaction changed first no longer matches and is left alone; on
 SQLite writers take turns (``BEGIN IMMEDIATE``).
 
-An application is claimed through its application row, and its transactions follow it, so an
-application is never split between two claimers. A claim is a token naming its holder; every
-transition out of SENT checks the token, so a run can only close what it claimed. Applications
-left SENT by a run that died are taken over and re-sent with the same idempotency key (the
-application id), so the decision engine answers with the decision it already made.
+An application is claimed through its application row, and its transactions follow it (their
+status is their application's), so an application is never split between two claimers and a
+claim or a decision costs one row per application, not one per transaction. A claim is a token
+naming its holder; every transition out of SENT checks the token, so a run can only close what
+it claimed. Applications left SENT by a run that died are taken over and re-sent with the same
+idempotency key (the application id), so the decision engine answers with the decision it
+already made.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from credit_scoring.ledger.schema import (
     PENDING,
     SCORED,
     SENT,
+    application_row_of,
+    application_transactions,
     bound_application_row,
     scoring_status,
 )
@@ -141,16 +145,6 @@ class DecisionClaims:
                     .order_by(s.c.application_id)
                 ).all()
             )
-            for chunk in chunks(won):
-                conn.execute(
-                    s.update()
-                    .where(
-                        s.c.application_id.in_(chunk),
-                        s.c.transaction_id != APPLICATION_ROW,
-                        s.c.status.in_([PENDING, SENT]),
-                    )
-                    .values(**claimed)
-                )
         return token, won
 
     def mark_scored(self, decisions: pd.DataFrame, *, token: str) -> int:
@@ -190,12 +184,11 @@ class DecisionClaims:
         stage: str | None = None,
         values: dict[str, Any] | None = None,
     ) -> int:
-        """Close applications of one claim, then all their transactions in one statement.
+        """Close applications of one claim: each application row by primary key, with its own
+        decision id or error. Their transactions follow them (their status is their
+        application's), so the work does not grow with the transactions.
 
-        The application rows are updated by primary key (one row each, with its own decision id
-        or error); the transactions follow their application row with a single set-based UPDATE
-        per claim, copying its outcome, so the cost does not grow with one query per
-        application over a large transaction table.
+        Returns the ledger entries closed: the applications and the transactions they hold.
         """
         s = scoring_status
         app_values: dict[str, Any] = {"status": status, "updated_at": sa.bindparam("now")}
@@ -208,91 +201,111 @@ class DecisionClaims:
                 error_code=sa.bindparam("b_error_code"),
                 error_message=sa.bindparam("b_error_message"),
             )
-        owner = s.alias("application_row")
         with self.engine.begin() as conn:
-            apps = conn.execute(
+            closed = conn.execute(
                 s.update()
-                .where(
-                    *bound_application_row(SENT),
-                    token_is(sa.bindparam("token")),
-                )
+                .where(*bound_application_row(SENT), token_is(sa.bindparam("token")))
                 .values(**app_values),
                 params,
-            )
-            if conn.dialect.name == "postgresql":
-                # Same blind spot: estimating one row of the new token on each side, PostgreSQL
-                # would join in a nested loop that reads the whole claim once per claimed
-                # transaction (hours for 800k). A hash join is linear whatever the statistics
-                # say; SET LOCAL lasts until this transaction ends.
-                conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-            # UPDATE ... FROM (PostgreSQL, SQLite >= 3.33): one join with the application
-            # rows instead of four correlated lookups per transaction (2x faster on SQLite)
-            transactions = conn.execute(
-                s.update()
-                .where(
-                    owner.c.application_id == s.c.application_id,
-                    owner.c.transaction_id == APPLICATION_ROW,
-                    owner.c.claim_token == token,
-                    owner.c.status == status,
-                    s.c.claim_token == token,
-                    s.c.status == SENT,
-                    s.c.transaction_id != APPLICATION_ROW,
+            ).rowcount
+            if not closed:
+                return 0
+            apps = [p["app"] for p in params]
+            now_closed = [token_is(sa.bindparam("token", token)), s.c.updated_at == now]
+            return closed + self._transactions_of(conn, apps, s.c.status == status, *now_closed)
+
+    @staticmethod
+    def _transactions_of(
+        conn: sa.Connection, app_ids: Sequence[str], *state: sa.ColumnElement[bool]
+    ) -> int:
+        """How many transactions the listed applications hold, of those whose own row
+        matches ``state``: the entries a transition of those applications moved."""
+        s, t = scoring_status, application_transactions
+        total = 0
+        for chunk in chunks(app_ids):
+            total += (
+                conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(t.join(s, application_row_of(t.c.application_id)))
+                    .where(s.c.application_id.in_(chunk), *state)
                 )
-                .values(
-                    status=status,
-                    updated_at=now,
-                    decision_id=owner.c.decision_id,
-                    error_stage=owner.c.error_stage,
-                    error_code=owner.c.error_code,
-                    error_message=owner.c.error_message,
-                )
+                or 0
             )
-        return (apps.rowcount or 0) + (transactions.rowcount or 0)
+        return total
 
     def retry_errors(
         self, partition_dates: Iterable[str], application_ids: Sequence[str] | None = None
     ) -> int:
-        """Explicit ERROR -> PENDING for decision-stage (and late-arrival) errors.
+        """Explicit ERROR -> PENDING for decision-stage errors, and a new decision for
+        applications holding transactions that arrived after their decision.
 
         Fetch errors are retried by fetching again (``retry_errors`` in the fetch claim), so
-        their application rows stay ERROR until a fetch succeeds.
+        their application rows stay ERROR until a fetch succeeds. Returns the ledger entries
+        re-opened: the applications and the transactions they hold.
         """
         now = utcnow()
-        s = scoring_status
+        s, t = scoring_status, application_transactions
         days = list(partition_dates)
-        where = [
-            s.c.partition_date.in_(days),
-            s.c.status == ERROR,
-            sa.or_(s.c.error_stage.in_(["decide", "ingest"]), s.c.error_stage.is_(None)),
-        ]
+        of_days = [s.c.partition_date.in_(days), s.c.transaction_id == APPLICATION_ROW]
         if application_ids is not None:
-            where.append(s.c.application_id.in_(list(application_ids)))
+            of_days.append(s.c.application_id.in_(list(application_ids)))
+        reopened = {"status": PENDING, **NO_ERROR, "claim_token": None, "updated_at": now}
         with self.engine.begin() as conn:
-            result = conn.execute(
-                s.update()
-                .where(*where)
-                .values(status=PENDING, **NO_ERROR, claim_token=None, updated_at=now)
+            holding = list(
+                conn.scalars(
+                    sa.select(s.c.application_id)
+                    .where(*of_days, s.c.status != ERROR)
+                    .where(
+                        sa.exists().where(
+                            t.c.application_id == s.c.application_id,
+                            t.c.held_code.is_not(None),
+                        )
+                    )
+                ).all()
             )
-            # an application with re-opened transactions needs its own row re-opened too
-            reopened = (
-                sa.select(s.c.application_id)
-                .where(
-                    s.c.partition_date.in_(days),
-                    s.c.status == PENDING,
-                    s.c.transaction_id != APPLICATION_ROW,
+            failed = list(
+                conn.scalars(
+                    sa.select(s.c.application_id).where(
+                        *of_days,
+                        s.c.status == ERROR,
+                        sa.or_(
+                            s.c.error_stage.in_(["decide", "ingest"]), s.c.error_stage.is_(None)
+                        ),
+                    )
+                ).all()
+            )
+            moved = 0
+            for chunk in chunks(failed):
+                moved += (
+                    conn.execute(
+                        s.update()
+                        .where(*of_days, s.c.application_id.in_(chunk), s.c.status == ERROR)
+                        .values(**reopened)
+                    ).rowcount
+                    or 0
                 )
-                .scalar_subquery()
-            )
-            result2 = conn.execute(
-                s.update()
-                .where(
-                    s.c.application_id.in_(reopened),
-                    s.c.transaction_id == APPLICATION_ROW,
-                    s.c.status == SCORED,
+            # a decided application holding late transactions is decided again, with them;
+            # one still SENT keeps its claim, and its late transactions follow its decision
+            for chunk in chunks(holding):
+                moved += (
+                    conn.execute(
+                        s.update()
+                        .where(*of_days, s.c.application_id.in_(chunk), s.c.status == SCORED)
+                        .values(**reopened)
+                    ).rowcount
+                    or 0
                 )
-                .values(status=PENDING, claim_token=None, updated_at=now)
-            )
-        return (result.rowcount or 0) + (result2.rowcount or 0)
+            for chunk in chunks(failed + holding):
+                conn.execute(
+                    t.update()
+                    .where(t.c.application_id.in_(chunk), t.c.held_code.is_not(None))
+                    .values(held_code=None)
+                )
+            if moved:
+                moved += self._transactions_of(
+                    conn, failed + holding, s.c.status == PENDING, s.c.updated_at == now
+                )
+        return moved
 
     def requeue_stuck(
         self,
@@ -302,12 +315,11 @@ class DecisionClaims:
     ) -> Requeued:
         """SENT -> PENDING for claims whose holder is gone (:func:`claim_is_abandoned`).
 
-        Each application row goes back by compare-and-set on its old token, and its
-        transactions with it only when it did, so a holder that closed its claim meanwhile
-        keeps it (and the application is not reported as requeued). One statement pair per
-        stuck application, not per transaction: an operator's command over a handful. The next
-        decide step sends the application again with the same entity id, and the engine answers
-        with the decision it may already have made.
+        Each application row goes back by compare-and-set on its old token (its transactions
+        follow it), so a holder that closed its claim meanwhile keeps it (and the application
+        is not reported as requeued). One statement per stuck application: an operator's
+        command over a handful. The next decide step sends the application again with the same
+        entity id, and the engine answers with the decision it may already have made.
         """
         s = scoring_status
         now = utcnow()
@@ -340,10 +352,5 @@ class DecisionClaims:
                     .values(**reopened)
                 ).rowcount
                 if moved:
-                    conn.execute(
-                        s.update()
-                        .where(s.c.transaction_id != APPLICATION_ROW, *same_claim)
-                        .values(**reopened)
-                    )
                     result.requeued.append(row)
         return result

@@ -20,7 +20,10 @@ from credit_scoring.ledger.schema import (
     SCORED,
     SENT,
     application_ingestion,
+    application_row_of,
+    application_transactions,
     scoring_status,
+    transaction_status,
 )
 from credit_scoring.ledger.sql import driver_frame, utcnow
 
@@ -51,6 +54,26 @@ def as_days(partition_dates: Iterable[str] | Days | None) -> Days:
     return Days(None if partition_dates is None else tuple(partition_dates))
 
 
+def held_counts(days: Days | None) -> sa.Subquery:
+    """Per application of ``days`` (none when None): its transactions, and how many of them
+    are held back from its status (arrived after its decision)."""
+    s, t = scoring_status, application_transactions
+    query = (
+        sa.select(
+            t.c.application_id,
+            sa.func.count().label("transactions"),
+            sa.func.count(t.c.held_code).label("held"),
+        )
+        .select_from(t.join(s, application_row_of(t.c.application_id)))
+        .group_by(t.c.application_id)
+    )
+    if days is None:
+        query = query.where(sa.false())
+    else:
+        query = query.where(*days.conditions(s.c.partition_date))
+    return query.subquery()
+
+
 @dataclass
 class ApplicationStory:
     """Everything the ledger knows of one application (``ledger show``)."""
@@ -70,27 +93,39 @@ class Queries:
         partition_dates: Iterable[str] | Days | None = None,
         statuses: Iterable[str] | None = None,
     ) -> pd.DataFrame:
-        """Counts per partition and status: transactions and applications."""
+        """Counts per partition and status: transactions and applications.
+
+        A transaction counts under its application's status, or under ERROR while it is held.
+        """
         s = scoring_status
-        is_app = sa.case((s.c.transaction_id == APPLICATION_ROW, 1), else_=0)
+        days = as_days(partition_dates)
+        tx = held_counts(days)
         query = (
             sa.select(
                 s.c.partition_date,
                 s.c.status,
-                sa.func.sum(1 - is_app).label("transactions"),
-                sa.func.sum(is_app).label("applications"),
+                sa.func.coalesce(tx.c.transactions - tx.c.held, 0).label("following"),
+                sa.func.coalesce(tx.c.held, 0).label("held"),
             )
-            .group_by(s.c.partition_date, s.c.status)
-            .order_by(s.c.partition_date, s.c.status)
+            .select_from(s.outerjoin(tx, tx.c.application_id == s.c.application_id))
+            .where(s.c.transaction_id == APPLICATION_ROW, *days.conditions(s.c.partition_date))
         )
-        query = query.where(*as_days(partition_dates).conditions(s.c.partition_date))
-        if statuses is not None:
-            query = query.where(s.c.status.in_(list(statuses)))
         with self.engine.begin() as conn:
-            rows = conn.execute(query).all()
-        frame = pd.DataFrame(
-            rows, columns=["partition_date", "status", "transactions", "applications"]
+            per_app = pd.DataFrame(
+                conn.execute(query).all(), columns=["partition_date", "status", "following", "held"]
+            )
+        own = per_app.assign(transactions=per_app["following"], applications=1)
+        held = per_app.loc[per_app["held"] > 0]
+        held = held.assign(status=ERROR, transactions=held["held"], applications=0)
+        columns = ["partition_date", "status", "transactions", "applications"]
+        frame = (
+            pd.concat([own.loc[:, columns], held.loc[:, columns]], ignore_index=True)
+            .groupby(["partition_date", "status"], as_index=False)
+            .sum()
+            .sort_values(["partition_date", "status"], ignore_index=True)
         )
+        if statuses is not None:
+            frame = frame.loc[frame["status"].isin(list(statuses))].reset_index(drop=True)
         return frame.astype({"transactions": "int64", "applications": "int64"})
 
     def application_statuses(
@@ -103,28 +138,21 @@ class Queries:
         """One row per application: its own status, error, decision, and transaction counts.
 
         ``transaction_counts=False`` leaves the counts out (all zero): they cost a pass over
-        every transaction row of the days, which callers that only need the application's own
-        state (the checks) skip. ``statuses`` keeps applications whose own status is one of them.
+        the days' transactions, which callers that only need the application's own state (the
+        checks) skip. ``statuses`` keeps applications whose own status is one of them.
         """
         s = scoring_status
-        days = as_days(partition_dates).conditions(s.c.partition_date)
-        counted = sa.and_(s.c.transaction_id != APPLICATION_ROW, *days)
-        if not transaction_counts:
-            counted = sa.false()
+        days = as_days(partition_dates)
+        tx = held_counts(days if transaction_counts else None)
+        total = sa.func.coalesce(tx.c.transactions, 0)
+        held = sa.func.coalesce(tx.c.held, 0)
 
         def count_of(status: str) -> sa.Label:
-            return sa.func.sum(sa.case((s.c.status == status, 1), else_=0)).label(status.lower())
-
-        tx = (
-            sa.select(
-                s.c.application_id,
-                sa.func.count().label("transactions"),
-                *(count_of(status) for status in (PENDING, SENT, SCORED, ERROR)),
+            following = sa.case((s.c.status == status, total - held), else_=0)
+            return (following + held if status == ERROR else following).label(
+                f"tx_{status.lower()}"
             )
-            .where(counted)
-            .group_by(s.c.application_id)
-            .subquery()
-        )
+
         query = (
             sa.select(
                 s.c.partition_date,
@@ -136,17 +164,13 @@ class Queries:
                 s.c.error_message,
                 s.c.decision_id,
                 s.c.updated_at,
-                sa.func.coalesce(tx.c.transactions, 0).label("transactions"),
-                sa.func.coalesce(tx.c.pending, 0).label("tx_pending"),
-                sa.func.coalesce(tx.c.sent, 0).label("tx_sent"),
-                sa.func.coalesce(tx.c.scored, 0).label("tx_scored"),
-                sa.func.coalesce(tx.c.error, 0).label("tx_error"),
+                total.label("transactions"),
+                *(count_of(status) for status in (PENDING, SENT, SCORED, ERROR)),
             )
             .select_from(s.outerjoin(tx, tx.c.application_id == s.c.application_id))
-            .where(s.c.transaction_id == APPLICATION_ROW)
+            .where(s.c.transaction_id == APPLICATION_ROW, *days.conditions(s.c.partition_date))
             .order_by(s.c.partition_date, s.c.application_id)
         )
-        query = query.where(*days)
         if statuses is not None:
             query = query.where(s.c.status.in_(list(statuses)))
         with self.engine.begin() as conn:
@@ -157,6 +181,7 @@ class Queries:
         """The application's own row, its fetch lease and its transactions by status; None
         when the ledger has never seen it."""
         s, t = scoring_status, application_ingestion
+        tx = transaction_status().subquery()
         with self.engine.begin() as conn:
             application = (
                 conn.execute(
@@ -171,12 +196,9 @@ class Queries:
             fetch = conn.execute(sa.select(t).where(t.c.application_id == application_id))
             fetch_row = fetch.mappings().first()
             by_status = conn.execute(
-                sa.select(s.c.status, sa.func.count())
-                .where(
-                    s.c.application_id == application_id,
-                    s.c.transaction_id != APPLICATION_ROW,
-                )
-                .group_by(s.c.status)
+                sa.select(tx.c.status, sa.func.count())
+                .where(tx.c.application_id == application_id)
+                .group_by(tx.c.status)
             ).all()
         if application is None and fetch_row is None:
             return None
@@ -189,11 +211,10 @@ class Queries:
         )
 
     def transaction_keys(self, partition_dates: Iterable[str]) -> pd.DataFrame:
-        """(application_id, transaction_id, status) of every transaction row in the partitions."""
-        s = scoring_status
-        query = sa.select(s.c.application_id, s.c.transaction_id, s.c.status).where(
-            s.c.partition_date.in_(list(partition_dates)),
-            s.c.transaction_id != APPLICATION_ROW,
+        """(application_id, transaction_id, status) of every transaction of the partitions."""
+        tx = transaction_status().subquery()
+        query = sa.select(tx.c.application_id, tx.c.transaction_id, tx.c.status).where(
+            tx.c.partition_date.in_(list(partition_dates))
         )
         with self.engine.begin() as conn:
             return driver_frame(conn, query)

@@ -1,4 +1,4 @@
-"""Registering silver's transactions in the ledger: every one PENDING, exactly once.
+"""Registering silver's transactions in the ledger: every one exactly once, with its application.
 
 Registration is insert-or-ignore through the driver's bulk path, so registering a day again
 (a re-run, or a run that died between writing silver and the ledger) adds nothing and costs
@@ -27,13 +27,14 @@ from credit_scoring.ledger.schema import (
     SENT,
     SILVERED,
     application_ingestion,
+    application_transactions,
     scoring_status,
 )
 from credit_scoring.ledger.sql import bound, bulk_insert_ignore, chunks, utcnow
 
-#: Code given to transactions that arrive (by refetch) for an application already decided.
+#: Marker of transactions that arrive (by refetch) for an application already decided.
 ARRIVED_AFTER_DECISION = "ARRIVED_AFTER_DECISION"
-_COLUMNS = [
+_APPLICATION_COLUMNS = [
     "application_id",
     "transaction_id",
     "partition_date",
@@ -42,6 +43,7 @@ _COLUMNS = [
     "created_at",
     "updated_at",
 ]
+_TRANSACTION_COLUMNS = ["application_id", "transaction_id", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -62,41 +64,49 @@ class Registration:
     def register_transactions(
         self, transactions: pd.DataFrame, applications: pd.DataFrame
     ) -> RegisterResult:
-        """Register silver's transactions as PENDING (insert-or-ignore) and mark apps SILVERED.
+        """Register silver's transactions (insert-or-ignore) and mark their applications SILVERED.
 
-        ``transactions``: application_id, transaction_id, partition_date. ``applications``:
-        application_id, partition_date — every application silver processed, including those
-        with no transactions, so each gets its application row. Transactions arriving for an
-        application already SENT or SCORED are not sent again: they become ERROR
-        ``ARRIVED_AFTER_DECISION`` until an operator asks for a new decision.
+        ``transactions``: application_id, transaction_id. ``applications``: application_id,
+        partition_date — every application silver processed, including those with no
+        transactions, so each gets its application row (new ones PENDING). A transaction's
+        status is its application's; one arriving for an application already SENT or SCORED is
+        not sent again: it is held as ERROR ``ARRIVED_AFTER_DECISION`` until an operator asks
+        for a new decision.
         """
         now = utcnow()
-        s = scoring_status
         app_ids = [str(a) for a in applications["application_id"]]
-        keys = transactions.loc[:, ["application_id", "transaction_id", "partition_date"]].astype(
-            str
-        )
+        keys = transactions.loc[:, ["application_id", "transaction_id"]].astype(str)
         app_keys = applications.loc[:, ["application_id", "partition_date"]].astype(str)
+        t = application_transactions
         with self.engine.begin() as conn:
-            before_tx = self._count_rows(conn, app_ids, transactions_only=True)
-            before_apps = self._count_rows(conn, app_ids, applications_only=True)
-            stamp = bound(conn, s.c.created_at, now)
-            for ids, tx_ids, days in (
-                (keys["application_id"], keys["transaction_id"], keys["partition_date"]),
-                (app_keys["application_id"], repeat(APPLICATION_ROW), app_keys["partition_date"]),
-            ):
-                bulk_insert_ignore(
-                    self.engine,
-                    conn,
-                    s,
-                    _COLUMNS,
-                    zip(
-                        ids, tx_ids, days, repeat(PENDING), repeat(0), repeat(stamp), repeat(stamp)
-                    ),
-                )
+            before_tx = self._count_rows(conn, t, app_ids)
+            before_apps = self._count_rows(conn, scoring_status, app_ids)
+            stamp = bound(conn, t.c.created_at, now)
+            bulk_insert_ignore(
+                self.engine,
+                conn,
+                t,
+                _TRANSACTION_COLUMNS,
+                zip(keys["application_id"], keys["transaction_id"], repeat(stamp)),
+            )
+            bulk_insert_ignore(
+                self.engine,
+                conn,
+                scoring_status,
+                _APPLICATION_COLUMNS,
+                zip(
+                    app_keys["application_id"],
+                    repeat(APPLICATION_ROW),
+                    app_keys["partition_date"],
+                    repeat(PENDING),
+                    repeat(0),
+                    repeat(stamp),
+                    repeat(stamp),
+                ),
+            )
             crash_point("ledger.register_before_commit")
-            after_tx = self._count_rows(conn, app_ids, transactions_only=True)
-            after_apps = self._count_rows(conn, app_ids, applications_only=True)
+            after_tx = self._count_rows(conn, t, app_ids)
+            after_apps = self._count_rows(conn, scoring_status, app_ids)
             late = sum(self._settle_applications(conn, chunk, now) for chunk in chunks(app_ids))
         new_tx = after_tx - before_tx
         return RegisterResult(
@@ -108,8 +118,9 @@ class Registration:
 
     def _settle_applications(self, conn: sa.Connection, chunk: Sequence[str], now) -> int:
         """After registering a chunk of applications: clear superseded fetch errors, hold back
-        late transactions of decided applications, mark them SILVERED. Returns late rows."""
-        s = scoring_status
+        the transactions just registered for decided applications, mark them SILVERED.
+        Returns the transactions held back."""
+        s, t = scoring_status, application_transactions
         # a successful (re)fetch clears an earlier fetch error
         conn.execute(
             s.update()
@@ -130,48 +141,37 @@ class Registration:
             )
             .scalar_subquery()
         )
+        # this registration's rows carry its time: rows registered before it were part of the
+        # decision (or are already held)
         late = (
             conn.execute(
-                s.update()
+                t.update()
                 .where(
-                    s.c.application_id.in_(decided),
-                    s.c.transaction_id != APPLICATION_ROW,
-                    s.c.status == PENDING,
+                    t.c.application_id.in_(decided),
+                    t.c.created_at == now,
+                    t.c.held_code.is_(None),
                 )
-                .values(
-                    status=ERROR,
-                    error_stage="ingest",
-                    error_code=ARRIVED_AFTER_DECISION,
-                    error_message="transaction arrived after the application was decided; "
-                    "retry the application's errors to request a new decision",
-                    updated_at=now,
-                )
+                .values(held_code=ARRIVED_AFTER_DECISION)
             ).rowcount
             or 0
         )
-        t = application_ingestion
+        i = application_ingestion
         conn.execute(
-            t.update()
-            .where(t.c.application_id.in_(chunk), t.c.state == FETCHED)
+            i.update()
+            .where(i.c.application_id.in_(chunk), i.c.state == FETCHED)
             .values(state=SILVERED, updated_at=now)
         )
         return late
 
-    def _count_rows(
-        self,
-        conn: sa.Connection,
-        app_ids: Sequence[str],
-        *,
-        transactions_only: bool = False,
-        applications_only: bool = False,
-    ) -> int:
-        s = scoring_status
+    @staticmethod
+    def _count_rows(conn: sa.Connection, table: sa.Table, app_ids: Sequence[str]) -> int:
+        """Rows of ``table`` (applications or their transactions) of these applications."""
         total = 0
         for chunk in chunks(app_ids):
-            query = sa.select(sa.func.count()).select_from(s).where(s.c.application_id.in_(chunk))
-            if transactions_only:
-                query = query.where(s.c.transaction_id != APPLICATION_ROW)
-            if applications_only:
-                query = query.where(s.c.transaction_id == APPLICATION_ROW)
+            query = (
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.application_id.in_(chunk))
+            )
             total += conn.scalar(query) or 0
         return total

@@ -2,11 +2,18 @@
 SQLite and PostgreSQL. Every change to them is an Alembic migration (``migrations/``): this
 module describes the head revision, the migrations get a database there.
 
-``scoring_status`` is the ledger proper: one row per (application, transaction), plus one row
-per application whose ``transaction_id`` is :data:`APPLICATION_ROW` (``*``). That row is the
-application's own state: it exists even for an applicant with no transactions (who still needs
-a decision), it carries fetch errors, and decisions are claimed through it so an application is
-never split between two claimers.
+``scoring_status`` is the ledger proper: one row per application, whose ``transaction_id`` is
+:data:`APPLICATION_ROW` (``*``). That row is the application's state: it exists even for an
+applicant with no transactions (who still needs a decision), it carries fetch errors, and
+decisions are claimed through it so an application is never split between two claimers.
+
+``application_transactions`` registers each transaction once: which application it belongs to.
+All of an application's transactions go to the decision engine in one request, so they move
+together and a transaction's status is its application's (the ``transaction_status`` view): a
+claim or a decision writes one row per application, not one per transaction. A transaction
+that arrived after its application was decided is the exception and keeps its own marker
+(``held_code``) until an operator asks for a new decision. A ledger written before this split
+kept a row per transaction in ``scoring_status``; migration 0003 moves them here.
 
 ``application_ingestion`` is the fetch lease: which run is fetching which application, so two
 overlapping runs never pull the same applicant twice and a run killed mid-fetch leaves work
@@ -78,6 +85,18 @@ scoring_status = sa.Table(
 sa.Index("ix_scoring_status_partition", scoring_status.c.partition_date, scoring_status.c.status)
 sa.Index("ix_scoring_status_claim", scoring_status.c.claim_token)
 
+application_transactions = sa.Table(
+    "application_transactions",
+    metadata,
+    key("application_id"),
+    key("transaction_id"),
+    moment("created_at", required=True),
+    text("held_code", 64),
+    # SQLite keeps the rows in their primary key's B-tree instead of a rowid table plus an
+    # index of that key: one tree to write per registered transaction instead of two
+    sqlite_with_rowid=False,
+)
+
 application_ingestion = sa.Table(
     "application_ingestion",
     metadata,
@@ -110,6 +129,31 @@ lake_locks = sa.Table(
     text("owner", 160, required=True),
     moment("expires_at", required=True),
 )
+
+
+def transaction_status() -> sa.Select:
+    """Every transaction with its status: its own marker when it has one, else its application's.
+
+    The ``transaction_status`` view (migration 0003) is the same query, for operators' SQL.
+    """
+    a, t = scoring_status, application_transactions
+    held = t.c.held_code.is_not(None)
+    return sa.select(
+        a.c.partition_date,
+        t.c.application_id,
+        t.c.transaction_id,
+        sa.case((held, ERROR), else_=a.c.status).label("status"),
+        sa.case((held, "ingest"), else_=a.c.error_stage).label("error_stage"),
+        sa.case((held, t.c.held_code), else_=a.c.error_code).label("error_code"),
+        sa.case((held, None), else_=a.c.decision_id).label("decision_id"),
+        t.c.created_at,
+    ).select_from(t.join(a, application_row_of(t.c.application_id)))
+
+
+def application_row_of(application_id: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """Join condition: the application row of ``application_id``."""
+    s = scoring_status
+    return sa.and_(s.c.application_id == application_id, s.c.transaction_id == APPLICATION_ROW)
 
 
 def bound_application_row(status: str) -> list[sa.ColumnElement[bool]]:

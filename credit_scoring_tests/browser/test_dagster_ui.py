@@ -11,7 +11,6 @@ them in; the README's images come from this test).
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from credit_scoring.core.settings import REPO_ROOT
+from credit_scoring_tests.builders.ledger_rows import forget_one_transaction
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from devtools.instance import write_dagster_yaml
 from devtools.servers import free_port
@@ -321,12 +321,7 @@ def backfill_three_days_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
 
 
 def materialise_a_planted_day_by_clicking(ui: DagsterUI, page, shots: Path) -> None:
-    with sqlite3.connect(ui.home / "ledger.sqlite") as ledger:
-        planted = ledger.execute(
-            "delete from scoring_status where rowid = (select min(rowid) from scoring_status "
-            "where partition_date = ? and transaction_id != '*')",
-            (DAY,),
-        ).rowcount
+    planted = forget_one_transaction(ui.home / "ledger.sqlite", DAY)
     assert planted == 1, "the backfill left no ledger row to plant a mismatch in"
     seen = {run["runId"] for run in ui.graphql(RUNS)["runsOrError"]["results"]}
 

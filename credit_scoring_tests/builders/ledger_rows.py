@@ -3,6 +3,9 @@ registered as silver registers them."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pandas as pd
 
 from credit_scoring.ledger import Ledger, RegisterResult
@@ -36,3 +39,15 @@ def register(ledger: Ledger, day: str = DAY, **counts: int) -> RegisterResult:
     return ledger.register_transactions(
         pd.concat(frames, ignore_index=True), apps(*counts, day=day)
     )
+
+
+def forget_one_transaction(ledger_file: Path, day: str) -> int:
+    """Delete one registered transaction of ``day`` from a SQLite ledger, as a lost write would:
+    the reconciliation must notice. Returns the rows deleted (1 when the day had any)."""
+    with sqlite3.connect(ledger_file) as conn:
+        return conn.execute(
+            "delete from application_transactions where (application_id, transaction_id) = "
+            "(select application_id, transaction_id from transaction_status "
+            "where partition_date = ? order by application_id, transaction_id limit 1)",
+            (day,),
+        ).rowcount

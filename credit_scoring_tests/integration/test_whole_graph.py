@@ -9,7 +9,6 @@ check stops.
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from credit_scoring.ingestion.applications_source import (
 )
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring_tests.builders.ledger_rows import forget_one_transaction
 from credit_scoring_tests.conftest import SAMPLE_DATA
 from credit_scoring_tests.dbt_harness import CATALOGUE, query
 from credit_scoring_tests.pipeline import dagster_materialize, pipeline_env, sample_days
@@ -122,13 +122,7 @@ def a_day_whose_ledger_disagrees_gets_no_features_or_decisions(faulted_run: Faul
     """The reconciliation check is blocking: with one ledger row gone, the day's run fails at
     the check and never starts the dbt features, the decisions or the monitoring."""
     day = faulted_run.days[0]
-    ledger_file = faulted_run.home / "ledger.sqlite"
-    with sqlite3.connect(ledger_file) as conn:
-        planted = conn.execute(
-            "delete from scoring_status where rowid = (select min(rowid) from scoring_status "
-            "where partition_date = ? and transaction_id != '*')",
-            (day,),
-        ).rowcount
+    planted = forget_one_transaction(faulted_run.home / "ledger.sqlite", day)
     assert planted == 1
 
     blocked = subprocess.run(

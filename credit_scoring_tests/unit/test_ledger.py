@@ -139,6 +139,48 @@ def test_transactions_arriving_after_a_decision_are_not_sent_again(ledger):
     assert keys.loc["A-t1", "status"] == ERROR
 
 
+def test_a_transaction_follows_its_application_unless_it_arrived_after_the_decision(ledger):
+    """A transaction's status is its application's, however it is read (the day's keys, the
+    counts, the view); one arriving after the decision is held until a new decision is asked
+    for, and that decision then covers every transaction of the application."""
+    import sqlalchemy as sa
+
+    register(ledger, A=2, B=1)
+    token, _ = ledger.claim_for_decision([DAY])
+    ledger.mark_scored(pd.DataFrame({"application_id": ["A"], "decision_id": ["d1"]}), token=token)
+    register(ledger, A=3)  # A-t2 arrives after A's decision
+
+    def by_status() -> dict[str, int]:
+        keys = ledger.transaction_keys([DAY])
+        from_keys = keys.groupby("status").size().to_dict()
+        counts = ledger.status_counts([DAY]).set_index("status")["transactions"]
+        with ledger.engine.connect() as conn:
+            view = conn.execute(
+                sa.text("select status, count(*) from transaction_status group by status")
+            ).all()
+        assert from_keys == counts[counts > 0].to_dict() == dict(view)
+        return from_keys
+
+    assert by_status() == {SCORED: 2, SENT: 1, ERROR: 1}
+    assert ledger.claim_for_decision([DAY])[1] == []
+
+    assert ledger.retry_errors([DAY]) == 4  # A and its three transactions
+    token, won = ledger.claim_for_decision([DAY])
+    assert won == ["A"]
+    closed = ledger.mark_scored(
+        pd.DataFrame({"application_id": ["A"], "decision_id": ["d2"]}), token=token
+    )
+    assert closed == 4
+    assert by_status() == {SCORED: 3, SENT: 1}
+    with ledger.engine.connect() as conn:
+        decisions = conn.execute(
+            sa.text(
+                "select distinct decision_id from transaction_status where application_id = 'A'"
+            )
+        ).all()
+    assert decisions == [("d2",)]
+
+
 def test_fetch_claims_split_between_owners_and_dead_leases_are_taken_over(ledger):
     me, other = new_owner_token("fetch"), new_owner_token("fetch")
     assert ledger.claim_fetch(apps("A", "B"), owner=me) == ["A", "B"]
@@ -329,7 +371,7 @@ def test_bulk_registration_stores_what_sqlalchemy_reads_back(tmp_path, paramstyl
     """
     import sqlalchemy as sa
 
-    from credit_scoring.ledger.schema import scoring_status
+    from credit_scoring.ledger.schema import application_transactions, scoring_status
     from credit_scoring.ledger.upgrades import ensure_current
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
@@ -344,11 +386,14 @@ def test_bulk_registration_stores_what_sqlalchemy_reads_back(tmp_path, paramstyl
     assert (result.new_transactions, result.new_applications) == (3, 2)
     assert (again.new_transactions, again.already_registered) == (1, 3)
     with ledger.engine.connect() as conn:
-        rows = conn.execute(sa.select(scoring_status)).mappings().all()
-    assert len(rows) == 6
-    assert {r["status"] for r in rows} == {PENDING}
-    assert {r["transaction_id"] for r in rows if r["application_id"] == "B"} == {APPLICATION_ROW}
-    for row in rows:
+        applications = conn.execute(sa.select(scoring_status)).mappings().all()
+        transactions = conn.execute(sa.select(application_transactions)).mappings().all()
+    assert len(applications) == 2
+    assert {r["status"] for r in applications} == {PENDING}
+    assert {r["transaction_id"] for r in applications} == {APPLICATION_ROW}
+    assert sorted(r["transaction_id"] for r in transactions) == [f"A-t{i}" for i in range(4)]
+    assert {r["held_code"] for r in transactions} == {None}
+    for row in [*applications, *transactions]:
         created = row["created_at"].replace(tzinfo=UTC)
         assert before - timedelta(seconds=1) <= created <= datetime.now(UTC)
     ledger.engine.dispose()

@@ -182,3 +182,76 @@ def test_a_ledger_at_an_older_revision_is_refused_on_first_use(ledger_url):
         LedgerSchemaError, match=r"at revision 0001 .* run `python -m credit_scoring"
     ):
         Ledger(ledger_url)
+
+
+#: A day written by revision 0002, whose ``scoring_status`` kept a row per transaction: A was
+#: decided (one of its transactions arrived after the decision), B waits, and C's transaction
+#: lost its application row (registration never leaves one behind: the migration must not drop
+#: the transaction either).
+ROWS_AT_0002 = [
+    ("A", "*", "SCORED", None, "d1"),
+    ("A", "A-t0", "SCORED", None, "d1"),
+    ("A", "A-t1", "SCORED", None, "d1"),
+    ("A", "A-t2", "ERROR", "ARRIVED_AFTER_DECISION", None),
+    ("B", "*", "PENDING", None, None),
+    ("B", "B-t0", "PENDING", None, None),
+    ("C", "C-t0", "SENT", None, None),
+]
+
+
+def test_transaction_rows_move_to_their_applications_and_keep_their_statuses(ledger_url):
+    """0002 -> 0003 on SQLite and PostgreSQL: every transaction keeps its status (the late one
+    its hold), the view and ``status`` count the same, and a downgrade puts the rows back."""
+    from alembic import command
+
+    from credit_scoring.ledger.upgrades import _config, upgrade
+
+    engine = sa.create_engine(ledger_url)
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), "0002")
+        connection.execute(
+            sa.text(
+                "insert into scoring_status (application_id, transaction_id, partition_date, "
+                "status, attempts, error_stage, error_code, decision_id, created_at, updated_at) "
+                "values (:app, :tx, :day, :status, 1, :stage, :code, :decision, :now, :now)"
+            ),
+            [
+                {
+                    "app": app,
+                    "tx": tx,
+                    "day": DAYS[0],
+                    "status": status,
+                    "stage": "ingest" if code else None,
+                    "code": code,
+                    "decision": decision,
+                    "now": "2026-10-05 12:00:00+00:00",
+                }
+                for app, tx, status, code, decision in ROWS_AT_0002
+            ],
+        )
+    expected = {("A-t0", "SCORED"), ("A-t1", "SCORED"), ("A-t2", "ERROR")}
+    expected |= {("B-t0", "PENDING"), ("C-t0", "SENT")}
+
+    assert upgrade(engine).after == head_revision()
+
+    ledger = Ledger(ledger_url)
+    keys = ledger.transaction_keys(DAYS)
+    assert set(zip(keys["transaction_id"], keys["status"], strict=True)) == expected
+    counts = ledger.status_counts(DAYS).set_index("status")
+    assert counts["transactions"].to_dict() == {"ERROR": 1, "PENDING": 1, "SCORED": 2, "SENT": 1}
+    assert counts["applications"].to_dict() == {"ERROR": 0, "PENDING": 1, "SCORED": 1, "SENT": 1}
+    with engine.connect() as connection:
+        view = connection.execute(
+            sa.text("select transaction_id, status, error_code from transaction_status")
+        ).all()
+    assert {(tx, status) for tx, status, _ in view} == expected
+    assert {tx for tx, _, code in view if code == "ARRIVED_AFTER_DECISION"} == {"A-t2"}
+
+    dispose_engines()
+    with engine.begin() as connection:
+        command.downgrade(_config(connection), "0002")
+        restored = connection.execute(
+            sa.text("select transaction_id, status from scoring_status where transaction_id <> '*'")
+        ).all()
+    assert set(restored) == expected
+    engine.dispose()
