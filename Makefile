@@ -113,7 +113,8 @@ docs: setup manifest
 bench: setup manifest
 	$(BIN)/python -m bench.figures
 
-# Registering 800k transactions in the ledger, SQLite against PostgreSQL, in one run.
+# One day of 800k transactions through the ledger (register, claim, close), SQLite against
+# PostgreSQL, in one run.
 bench-ledger: setup postgres
 	$(BIN)/python -m bench.ledger_registration
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -56,6 +57,18 @@ class LakeStore:
 
     def exists(self, table: LakeTable, day: str) -> bool:
         return self.partition_file(table, day).exists()
+
+    def file_stamp(self, table: LakeTable, day: str) -> list[Any] | None:
+        """The partition file's version without reading it: its size and modification time
+        (an object store's ETag); None when there is no file. Every write replaces the file,
+        so every write changes its stamp."""
+        path = self.partition_file(table, day)
+        try:
+            info = path.fs.info(path.path)
+        except FileNotFoundError:
+            return None
+        version = info.get("ETag") or info.get("mtime") or info.get("LastModified")
+        return [info.get("size"), str(version)]
 
     def read(
         self,

@@ -247,6 +247,40 @@ class Queries:
                 ).all()
             )
 
+    def day_stamp(self, day: str) -> dict[str, Any]:
+        """A summary of what the reconciliation reads of ``day`` that changes when it does.
+
+        Registered transactions are only ever added (a transaction's status lives on its
+        application), so their count, the total length of their keys and the latest
+        registration time change whenever the day's keys do; the fetch leases are summarised
+        by state, with their latest change.
+        """
+        s, t, i = scoring_status, application_transactions, application_ingestion
+        keys = (
+            sa.select(
+                sa.func.count(),
+                sa.func.sum(
+                    sa.func.length(t.c.application_id) + sa.func.length(t.c.transaction_id)
+                ),
+                sa.func.max(t.c.created_at),
+            )
+            .select_from(t.join(s, application_row_of(t.c.application_id)))
+            .where(s.c.partition_date == day)
+        )
+        leases = (
+            sa.select(i.c.state, sa.func.count(), sa.func.max(i.c.updated_at))
+            .where(i.c.partition_date == day)
+            .group_by(i.c.state)
+            .order_by(i.c.state)
+        )
+        with self.engine.begin() as conn:
+            count, length, latest = conn.execute(keys).one()
+            states = conn.execute(leases).all()
+        return {
+            "transactions": [count, length, str(latest)],
+            "leases": [[state, n, str(changed)] for state, n, changed in states],
+        }
+
     def ingestion_states(self, partition_dates: Iterable[str]) -> pd.DataFrame:
         """Every fetch lease of the days, as stored."""
         t = application_ingestion

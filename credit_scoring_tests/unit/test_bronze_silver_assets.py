@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -19,11 +21,14 @@ from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.engine import dispose_engines
+from credit_scoring.silver import reconciliation_memo
 from credit_scoring.silver.reconciliation import reconcile
 from credit_scoring.silver.reconciliation_check import bronze_silver_reconciliation
+from credit_scoring.silver.reconciliation_memo import reconcile_or_reuse
 from credit_scoring.silver.silver_assets import silver
 from credit_scoring_tests.builders.applications import write_applications
 from credit_scoring_tests.builders.flinks import simple_history
+from credit_scoring_tests.builders.ledger_rows import forget_one_transaction
 from credit_scoring_tests.fakes import BASE_URL, CUSTOMER, FakeFlinks
 
 ASSETS = [
@@ -291,6 +296,53 @@ def test_reconciliation_catches_lost_doubled_and_unregistered_rows(world):
     assert report.keys == (1, 0)
     assert report.ok is False
     assert reconcile(store, ledger(), DAY2).ok
+
+
+def test_an_unchanged_day_reuses_its_passing_reconciliation_and_any_change_recomputes_it(
+    world, monkeypatch
+):
+    """A re-run of a finished day does not unnest its bronze again; re-ingesting the day, a
+    transaction lost from the ledger or a new version of the comparison each recompute it."""
+    run(world["fake"], partition=DAY1)
+    store, book = lake(), ledger()
+    computed: list[str] = []
+    real = reconciliation_memo.reconcile
+    monkeypatch.setattr(
+        reconciliation_memo,
+        "reconcile",
+        lambda store, ledger, day: computed.append(day) or real(store, ledger, day),
+    )
+
+    rerun = run(world["fake"], partition=DAY1)
+    (evaluation,) = [
+        e
+        for e in rerun.get_asset_check_evaluations()
+        if e.check_name == "bronze_silver_reconciliation"
+    ]
+    assert evaluation.passed
+    assert evaluation.metadata["partitions_reused"].value == 1
+    assert evaluation.metadata["bronze_transactions"].value == 6
+    assert computed == []
+
+    transactions = table_for("silver/transactions")
+    store.write(transactions, DAY1, store.read(transactions, [DAY1]))  # the day re-ingested
+    recomputed = reconcile_or_reuse(store, book, DAY1)
+    assert (recomputed.reused_from, recomputed.report.ok, computed) == (None, True, [DAY1])
+    assert reconcile_or_reuse(store, book, DAY1).reused_from is not None
+    assert computed == [DAY1]
+
+    monkeypatch.setattr(reconciliation_memo, "LOGIC_VERSION", reconciliation_memo.LOGIC_VERSION + 1)
+    assert reconcile_or_reuse(store, book, DAY1).reused_from is None
+    assert computed == [DAY1, DAY1]
+
+    assert forget_one_transaction(Path(book.engine.url.database), DAY1) == 1
+    lost = reconcile_or_reuse(store, book, DAY1)
+    assert lost.reused_from is None
+    assert lost.report.keys == (1, 0)
+    assert not lost.report.ok
+    # a failing day is never stored: it is proven again every time
+    assert reconcile_or_reuse(store, book, DAY1).reused_from is None
+    assert computed == [DAY1] * 4
 
 
 def test_an_empty_run_on_a_day_whose_file_is_empty_adds_nothing(tmp_path):
