@@ -32,9 +32,9 @@ class SilverTransactions:
     """Silver transactions, and every application silver processed (``application_id``,
     ``partition_date``), with or without transactions.
 
-    Once a day's rows are in the lake the IO manager registers them PENDING in the ledger and
-    marks those applications SILVERED: an application without transactions still gets its
-    ledger row, and so its decision.
+    Once a day's rows are in the lake the IO manager registers them in the ledger under their
+    applications' rows and marks those applications SILVERED: an application without
+    transactions still gets its ledger row, and so its decision.
     """
 
     rows: pd.DataFrame

@@ -7,8 +7,8 @@ the value it was handed asks for (:mod:`credit_scoring.lake.handoffs`):
 
 - :class:`FetchedResponses` (bronze): closes the fetch leases (FETCHED, or ERROR with the
   fetch's code and whether it is retryable);
-- :class:`SilverTransactions`: registers every transaction PENDING (insert-or-ignore) with the
-  application rows, and marks the applications SILVERED;
+- :class:`SilverTransactions`: registers every transaction (insert-or-ignore) under its
+  application's row, and marks the applications SILVERED;
 - a bare ``DataFrame``: nothing more.
 
 Updating the ledger after the file is written, with idempotent statements, is what makes a kill
@@ -123,14 +123,19 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | ResponsesAwaitingSilver:
         table = table_for("/".join(context.asset_key.path))
         days = self._days(context)
-        awaiting = context.dagster_type.typing_type is ResponsesAwaitingSilver
-        frame = self.lake.store().read(table, days, payloads_in_arrow=awaiting)
-        context.log.info(f"read {len(frame)} row(s) of {table.path} for {len(days)} partition(s)")
-        if not awaiting:
+        if context.dagster_type.typing_type is not ResponsesAwaitingSilver:
+            frame = self.lake.store().read(table, days)
+            context.log.info(f"read {len(frame)} row(s) of {table.path} for {len(days)} day(s)")
             return frame
+        # only the responses of applications still awaiting silver are read: none on a re-run
+        # of a finished day, whose bronze payloads are never loaded
         to_do = set(self.ledger.get().applications_to_silver(days))
-        responses = latest_ok_responses(frame.loc[frame["application_id"].isin(to_do)])
-        context.log.info(f"{len(responses)} application(s) await silver")
+        frame = self.lake.store().read(table, days, payloads_in_arrow=True, applications=to_do)
+        responses = latest_ok_responses(frame)
+        context.log.info(
+            f"{len(responses)} application(s) await silver ({len(frame)} row(s) of {table.path} "
+            f"read for {len(days)} day(s))"
+        )
         return ResponsesAwaitingSilver(responses)
 
 

@@ -39,8 +39,8 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
         "transactions": _out(
             SILVER_TRANSACTIONS_KEY,
             "Validated transactions: signed amount (credit positive), posted_date, trimmed "
-            "description, account category/type, stable transaction_id; registered PENDING in "
-            "the scoring_status ledger.",
+            "description, account category/type, stable transaction_id; registered in the "
+            "scoring_status ledger under its application.",
         ),
     },
     ins={"bronze": dg.AssetIn(BRONZE_KEY)},
@@ -56,8 +56,8 @@ def silver(
         table_for("silver/transactions"),
         days,
         columns=["application_id", "transaction_id", "content_hash"],
+        applications=set(responses["application_id"]),
     )
-    stored = stored.loc[stored["application_id"].isin(set(responses["application_id"]))]
     batch = standardise(responses, stored)
     context.log.info(
         f"{len(responses)} response(s), {batch.bronze_transactions} bronze transaction(s): "
