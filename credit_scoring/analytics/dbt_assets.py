@@ -6,6 +6,8 @@ Two ``@dbt_assets`` over one project, because the decision asset sits between th
 environment (:func:`credit_scoring.analytics.dbt_project.dbt_environment`), in memory; once the
 build and its tests have passed, the models' window is published to the lake
 (:mod:`credit_scoring.analytics.publish`) and only then are their materialisations reported.
+A window whose sources, project and published files are unchanged since a passing build is not
+built again (:mod:`credit_scoring.analytics.dbt_reuse`).
 """
 
 import tempfile
@@ -28,6 +30,7 @@ from credit_scoring.analytics.dbt_project import (
     new_target_path,
     save_parse,
 )
+from credit_scoring.analytics.dbt_reuse import DbtReuse, reused_results, selection_of
 from credit_scoring.analytics.publish import Published, publish
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
@@ -114,10 +117,17 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         window = dbt_vars(context.partition_time_window)
         days = list(context.partition_keys)
-        context.log.info(
-            f"dbt build for application dates {window['min_date']} to "
-            f"{window['max_date']} (exclusive)"
-        )
+        span = f"application dates {window['min_date']} to {window['max_date']} (exclusive)"
+        reuse = DbtReuse(lake.store(), name, window, days, selection_of(context))
+        recalled = reuse.recall()
+        if recalled is not None:
+            context.log.info(
+                f"dbt not run for {span}: its sources, the project and its published tables "
+                f"are unchanged since the build of {recalled.computed_at}, whose results stand"
+            )
+            yield from reused_results(context, recalled)
+            return
+        context.log.info(f"dbt build for {span}")
         target = new_target_path(f"{context.run.run_id[:8]}-{name}")
         # outside the home: nothing but logs and caches is written under a worker's home
         with tempfile.TemporaryDirectory(prefix="credit-scoring-dbt-") as exports:
@@ -139,6 +149,8 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         register_views(lake, [DBT_MODEL_TABLES[path] for path in published], context.log)
         yield from with_published_metadata(events, published)
         save_parse(target)
+        if all(e.passed for e in events if isinstance(e, dg.AssetCheckResult)):
+            reuse.keep({path: model.rows for path, model in published.items()})
         crash_point("dbt.finished", name)
 
     return _assets

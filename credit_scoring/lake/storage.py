@@ -11,6 +11,7 @@ half file. On object stores a single PUT is already atomic, so the file is writt
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -59,16 +60,19 @@ class LakeStore:
         return self.partition_file(table, day).exists()
 
     def file_stamp(self, table: LakeTable, day: str) -> list[Any] | None:
-        """The partition file's version without reading it: its size and modification time
-        (an object store's ETag); None when there is no file. Every write replaces the file,
-        so every write changes its stamp."""
+        """The partition file's version without reading it: its size and modification time in
+        nanoseconds (:meth:`write_arrow` sets it from the precise clock, as the kernel's own
+        file times only advance every few milliseconds), or an object store's ETag; None when
+        there is no file. Every write replaces the file, so every write changes its stamp."""
         path = self.partition_file(table, day)
         try:
+            if self.is_local:
+                stat = os.stat(path.path)
+                return [stat.st_size, stat.st_mtime_ns]
             info = path.fs.info(path.path)
         except FileNotFoundError:
             return None
-        version = info.get("ETag") or info.get("mtime") or info.get("LastModified")
-        return [info.get("size"), str(version)]
+        return [info.get("size"), str(info.get("ETag") or info.get("LastModified"))]
 
     def read(
         self,
@@ -163,6 +167,8 @@ class LakeStore:
             temporary = target.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
             try:
                 pq.write_table(arrow, temporary.path, compression="zstd")
+                written_at = time.time_ns()
+                os.utime(temporary.path, ns=(written_at, written_at))
                 with open(temporary.path, "rb+") as handle:
                     os.fsync(handle.fileno())
                 crash_point("lake.temp_written", table.path)

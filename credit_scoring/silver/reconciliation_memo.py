@@ -13,19 +13,15 @@ check recompute.
 Only passing reports are kept: a failing day is always proven again, with its examples, and
 ``ledger reconcile`` (an operator asking) always recomputes.
 
-The memo is one small JSON file per day under the lake root (``_checks/``, beside the tables,
-so every machine of a deployment shares it); an unreadable memo is simply no memo.
+The memo is one small JSON file per day under the lake root (:mod:`credit_scoring.lake.reuse`),
+shared by every machine of a deployment.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from upath import UPath
-
+from credit_scoring.lake.reuse import Memo, digest, file_stamps
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import Ledger
@@ -41,27 +37,16 @@ COMPARED_TABLES = (
 )
 
 
-def inputs_stamp(store: LakeStore, ledger: Ledger, day: str) -> str:
+def inputs_digest(store: LakeStore, ledger: Ledger, day: str) -> str:
     """One digest of everything the reconciliation of ``day`` reads."""
-    inputs = {
-        "logic": LOGIC_VERSION,
-        "files": {name: store.file_stamp(table_for(name), day) for name in COMPARED_TABLES},
-        "ledger": ledger.day_stamp(day),
-    }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-
-
-def memo_path(store: LakeStore, day: str) -> UPath:
-    return store.root / "_checks" / "bronze_silver_reconciliation" / f"{day}.json"
-
-
-def read_memo(store: LakeStore, day: str) -> dict[str, Any] | None:
-    path = memo_path(store, day)
-    try:
-        memo = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return memo if isinstance(memo, dict) else None
+    tables = [table_for(name) for name in COMPARED_TABLES]
+    return digest(
+        {
+            "logic": LOGIC_VERSION,
+            "files": file_stamps(store, tables, [day]),
+            "ledger": ledger.day_stamp(day),
+        }
+    )
 
 
 def from_dict(figures: dict[str, Any]) -> Reconciliation:
@@ -88,24 +73,20 @@ class Checked(NamedTuple):
 
 
 def reconcile_or_reuse(store: LakeStore, ledger: Ledger, day: str) -> Checked:
-    """``day``'s reconciliation: the stored passing report when its inputs are still exactly
-    today's, else computed now (and stored when it passes).
+    """``day``'s reconciliation: the kept passing report when its inputs are still exactly
+    today's, else computed now (and kept when it passes).
 
-    The stamp is taken before reconciling: if an input changes meanwhile, the stored stamp is
+    The digest is taken before reconciling: if an input changes meanwhile, the kept digest is
     already out of date and the next check recomputes.
     """
-    stamp = inputs_stamp(store, ledger, day)
-    memo = read_memo(store, day)
-    if memo and memo.get("inputs") == stamp:
-        report = from_dict(memo["report"])
+    inputs = inputs_digest(store, ledger, day)
+    memo = Memo(store, "bronze_silver_reconciliation", day)
+    recalled = memo.recall(inputs)
+    if recalled is not None:
+        report = from_dict(recalled.result)
         if report.ok:
-            return Checked(report, str(memo["checked_at"]))
+            return Checked(report, recalled.computed_at)
     report = reconcile(store, ledger, day)
     if report.ok:
-        path = memo_path(store, day)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        checked_at = datetime.now(UTC).isoformat()
-        path.write_text(
-            json.dumps({"inputs": stamp, "checked_at": checked_at, "report": report.as_dict()})
-        )
+        memo.keep(inputs, report.as_dict())
     return Checked(report, None)

@@ -116,6 +116,14 @@ def rerun_calls_neither_api_and_adds_nothing(faulted_run: FaultedRun) -> None:
     assert len(
         query(tmp_path, database=CATALOGUE, sql="select * from scoring.credit_decisions")
     ) == len(decisions)
+    # nothing the features are built from changed: the first run's build stands, and the
+    # reconciliation of every day is the one the first run computed
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        (rerun,) = instance.get_runs(limit=1)
+        features = instance.get_latest_materialization_event(dg.AssetKey("applicant_features"))
+    assert features is not None and features.run_id == rerun.run_id
+    assert "reused_from" in features.asset_materialization.metadata
+    assert "dbt not run for application dates" in again.stderr
 
 
 def a_day_whose_ledger_disagrees_gets_no_features_or_decisions(faulted_run: FaultedRun) -> None:

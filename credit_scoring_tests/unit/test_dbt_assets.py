@@ -10,19 +10,25 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 from dagster_dbt import DbtProject
 
+from credit_scoring.analytics import dbt_reuse
 from credit_scoring.analytics.dbt_assets import dbt_vars
 from credit_scoring.analytics.dbt_project import (
     DBT_PROJECT_DIR,
     PARTIAL_PARSE,
     WINDOW_ENV,
     dbt_environment,
+    ensure_manifest,
     new_target_path,
     parse_in_place,
     save_parse,
 )
+from credit_scoring.analytics.dbt_reuse import DBT_SOURCE_TABLES, DbtReuse
+from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.tables import DBT_MODEL_TABLES, table_for
 
 
 def window(start: str, end: str) -> dg.TimeWindow:
@@ -195,3 +201,70 @@ def test_a_dev_parse_replaces_the_manifest_whole_and_never_rewrites_it_under_a_r
     assert json.loads(manifest.read_bytes())["nodes"], "the new manifest is whole"
     assert (manifest.parent / PARTIAL_PARSE).exists()
     assert not list(manifest.parent.glob(".parse-*")), "the staging folder is gone"
+
+
+def test_the_sources_a_build_is_stamped_by_are_every_source_of_the_project():
+    """A source added to the project without a stamp would let a changed input go unseen."""
+    manifest = json.loads(ensure_manifest().read_text())
+    folders = {"lake": "", "silver": "silver/", "scoring": "scoring/"}
+    sources = {
+        folders[source["source_name"]] + source["name"] for source in manifest["sources"].values()
+    }
+    assert sources == set(DBT_SOURCE_TABLES)
+
+
+def test_a_passing_build_is_reused_until_a_source_the_project_or_a_published_file_changes(
+    tmp_path, monkeypatch
+):
+    store = LakeStore(tmp_path / "lake")
+    day, window = "2026-10-05", {"min_date": "2026-10-05", "max_date": "2026-10-06"}
+    silver = table_for("silver/transactions")
+    features = DBT_MODEL_TABLES["applicant_features"]
+    store.write_arrow(silver, day, silver.schema.empty_table())
+    store.write_arrow(features, day, pa.table({"application_id": ["A"]}))
+    selection = {"assets": ["applicant_features"], "checks": ["applicant_features:not_null"]}
+
+    def reuse(**changes) -> DbtReuse:
+        arguments = {"window": window, "selection": selection} | changes
+        return DbtReuse(store, "dbt_features", days=[day], **arguments)
+
+    assert reuse().recall() is None  # never built
+    reuse().keep({"applicant_features": 1})
+    recalled = reuse().recall()
+    assert recalled is not None
+    assert recalled.result["published"] == {"applicant_features": 1}
+
+    # another window, or another selection, is another build
+    assert reuse(window={"min_date": day, "max_date": "2026-10-07"}).recall() is None
+    assert reuse(selection={"assets": ["applicant_features"], "checks": []}).recall() is None
+
+    # a model of the project changed
+    with monkeypatch.context() as patched:
+        patched.setattr(dbt_reuse, "project_digest", lambda: "a changed project")
+        assert reuse().recall() is None
+    assert reuse().recall() is not None
+
+    # the day re-ingested: silver's file rewritten, even with the same rows
+    store.write_arrow(silver, day, silver.schema.empty_table())
+    assert reuse().recall() is None
+    reuse().keep({"applicant_features": 1})
+    assert reuse().recall() is not None
+
+    # a published file replaced behind the build's back
+    store.write_arrow(features, day, pa.table({"application_id": ["B"]}))
+    assert reuse().recall() is None
+
+
+def test_the_project_digest_follows_the_projects_files_and_nothing_else(tmp_path, monkeypatch):
+    copy = tmp_path / "dbt_analytics"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setattr(dbt_reuse, "DBT_PROJECT_DIR", copy)
+    before = dbt_reuse.project_digest()
+
+    (copy / "target").mkdir()
+    (copy / "target" / "manifest.json").write_text("{}")
+    assert dbt_reuse.project_digest() == before
+
+    model = copy / "models" / "marts" / "applicant_features.sql"
+    model.write_text(model.read_text() + "\n-- a changed model\n")
+    assert dbt_reuse.project_digest() != before
