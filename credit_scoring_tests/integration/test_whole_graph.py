@@ -121,7 +121,8 @@ def rerun_calls_neither_api_and_adds_nothing(faulted_run: FaultedRun) -> None:
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         (rerun,) = instance.get_runs(limit=1)
         features = instance.get_latest_materialization_event(dg.AssetKey("applicant_features"))
-    assert features is not None and features.run_id == rerun.run_id
+    assert features is not None
+    assert features.run_id == rerun.run_id
     assert "reused_from" in features.asset_materialization.metadata
     assert "dbt not run for application dates" in again.stderr
 
