@@ -30,7 +30,12 @@ from credit_scoring.analytics.dbt_project import (
     new_target_path,
     save_parse,
 )
-from credit_scoring.analytics.dbt_reuse import DbtReuse, reused_results, selection_of
+from credit_scoring.analytics.dbt_reuse import (
+    DbtReuse,
+    reused_results,
+    selection_of,
+    sources_of,
+)
 from credit_scoring.analytics.publish import Published, publish
 from credit_scoring.core.conventions import CREDIT_RISK_TEAM, PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
@@ -118,7 +123,9 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         window = dbt_vars(context.partition_time_window)
         days = list(context.partition_keys)
         span = f"application dates {window['min_date']} to {window['max_date']} (exclusive)"
-        reuse = DbtReuse(lake.store(), name, window, days, selection_of(context))
+        reuse = DbtReuse(
+            lake.store(), name, window, days, selection_of(context), sources_of(context.assets_def)
+        )
         recalled = reuse.recall()
         if recalled is not None:
             context.log.info(
@@ -149,8 +156,7 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         register_views(lake, [DBT_MODEL_TABLES[path] for path in published], context.log)
         yield from with_published_metadata(events, published)
         save_parse(target)
-        if all(e.passed for e in events if isinstance(e, dg.AssetCheckResult)):
-            reuse.keep({path: model.rows for path, model in published.items()})
+        reuse.keep({path: model.rows for path, model in published.items()}, events)
         crash_point("dbt.finished", name)
 
     return _assets

@@ -8,7 +8,8 @@ one Parquet file per application date), so a run on any machine reads and writes
 Each day's file is rewritten atomically under that partition's lock (the same leases as the
 lake IO manager's): ``credit_decisions`` keeps every decision it holds and adds or replaces by
 application id (a decision is never deleted); ``decision_status``, a snapshot of the ledger, is
-replaced whole. Only after every day's file is in place does the store close the claim the
+replaced whole; a day whose file already holds exactly the rows it would get is left as it is.
+Only after every day's file is in place does the store close the claim the
 :class:`DecisionBatch` carries: its applications are marked SCORED in the ledger
 (compare-and-set on the claim token). A crash before that leaves them SENT; the next run
 re-sends them with the same idempotency key and stores the same decision.
@@ -24,7 +25,7 @@ import pandas as pd
 from credit_scoring.core.crashpoints import crash_point
 from credit_scoring.lake.catalogue import register_views
 from credit_scoring.lake.locks import partition_lock
-from credit_scoring.lake.storage import LakeResource, LakeStore
+from credit_scoring.lake.storage import LakeResource, LakeStore, to_arrow
 from credit_scoring.lake.tables import LakeTable, table_for
 from credit_scoring.ledger.resource import LedgerResource
 
@@ -60,6 +61,15 @@ def merged_day(
         return existing
     kept = existing.loc[~existing["application_id"].isin(part["application_id"])]
     return pd.concat([kept, part], ignore_index=True)
+
+
+def holds_exactly(store: LakeStore, table: LakeTable, day: str, rows: pd.DataFrame) -> bool:
+    """Whether the day's file already holds exactly ``rows`` (a re-run with no new decision and
+    an unchanged ledger): it is then left as it is, so whatever was computed from it (dbt's
+    monitoring) stays current."""
+    if not store.exists(table, day):
+        return False
+    return store.read_arrow(table, [day]).equals(to_arrow(rows, table))
 
 
 def decision_summary(stored: pd.DataFrame) -> dict:
@@ -100,12 +110,15 @@ class DecisionStoreIOManager(dg.ConfigurableIOManager):
             )
         store = self.lake.store()
         ledger = self.ledger.get()
-        stored = []
+        stored, unchanged = [], 0
         for day in days:
             with partition_lock(ledger.engine, f"{path}/{day}"):
                 store.sweep_temporaries(table, day)
                 rows = merged_day(store, table, day, frame.loc[frame_days == day], mode)
-                store.write(table, day, rows)
+                if holds_exactly(store, table, day, rows):
+                    unchanged += 1
+                else:
+                    store.write(table, day, rows)
             stored.append(rows)
         crash_point("decisions.stored_before_ledger")
         marked = 0
@@ -124,6 +137,7 @@ class DecisionStoreIOManager(dg.ConfigurableIOManager):
             {
                 **summary,
                 "rows_written": len(frame),
+                "days_unchanged": unchanged,
                 "marked_scored": marked,
                 "lake_path": dg.MetadataValue.path(str(store.root / table.path)),
             }

@@ -26,7 +26,7 @@ from credit_scoring.analytics.dbt_project import (
     parse_in_place,
     save_parse,
 )
-from credit_scoring.analytics.dbt_reuse import DBT_SOURCE_TABLES, DbtReuse
+from credit_scoring.analytics.dbt_reuse import DbtReuse, in_build_order, sources_of
 from credit_scoring.lake.storage import LakeStore
 from credit_scoring.lake.tables import DBT_MODEL_TABLES, table_for
 
@@ -203,14 +203,21 @@ def test_a_dev_parse_replaces_the_manifest_whole_and_never_rewrites_it_under_a_r
     assert not list(manifest.parent.glob(".parse-*")), "the staging folder is gone"
 
 
-def test_the_sources_a_build_is_stamped_by_are_every_source_of_the_project():
-    """A source added to the project without a stamp would let a changed input go unseen."""
+def test_each_dbt_step_is_stamped_by_the_lake_tables_its_models_read():
+    """Every source of the project is a lake table some step's build is stamped by; the
+    features do not wait for the decisions they come before."""
+    from credit_scoring.analytics.dbt_assets import dbt_features, dbt_monitoring
+
     manifest = json.loads(ensure_manifest().read_text())
     folders = {"lake": "", "silver": "silver/", "scoring": "scoring/"}
     sources = {
         folders[source["source_name"]] + source["name"] for source in manifest["sources"].values()
     }
-    assert sources == set(DBT_SOURCE_TABLES)
+    features, monitoring = sources_of(dbt_features), sources_of(dbt_monitoring)
+    assert set(features) | set(monitoring) == sources
+    assert features == ["applications", "silver/accounts", "silver/transactions"]
+    assert monitoring == ["scoring/credit_decisions", "scoring/decision_status"]
+    assert all(table_for(name) for name in sources)
 
 
 def test_a_passing_build_is_reused_until_a_source_the_project_or_a_published_file_changes(
@@ -223,16 +230,32 @@ def test_a_passing_build_is_reused_until_a_source_the_project_or_a_published_fil
     store.write_arrow(silver, day, silver.schema.empty_table())
     store.write_arrow(features, day, pa.table({"application_id": ["A"]}))
     selection = {"assets": ["applicant_features"], "checks": ["applicant_features:not_null"]}
+    sources = ["silver/transactions"]
+    # a build whose test warned: the warning is what a reuse reports again
+    events = [
+        dg.AssetCheckResult(
+            asset_key=dg.AssetKey("applicant_features"),
+            check_name="not_null",
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+        )
+    ]
 
     def reuse(**changes) -> DbtReuse:
         arguments = {"window": window, "selection": selection} | changes
-        return DbtReuse(store, "dbt_features", days=[day], **arguments)
+        return DbtReuse(store, "dbt_features", days=[day], sources=sources, **arguments)
+
+    def keep() -> None:
+        reuse().keep({"applicant_features": 1}, events)
 
     assert reuse().recall() is None  # never built
-    reuse().keep({"applicant_features": 1})
+    keep()
     recalled = reuse().recall()
     assert recalled is not None
     assert recalled.result["published"] == {"applicant_features": 1}
+    assert recalled.result["checks"] == {
+        "applicant_features:not_null": {"passed": False, "severity": "WARN"}
+    }
 
     # another window, or another selection, is another build
     assert reuse(window={"min_date": day, "max_date": "2026-10-07"}).recall() is None
@@ -247,7 +270,7 @@ def test_a_passing_build_is_reused_until_a_source_the_project_or_a_published_fil
     # the day re-ingested: silver's file rewritten, even with the same rows
     store.write_arrow(silver, day, silver.schema.empty_table())
     assert reuse().recall() is None
-    reuse().keep({"applicant_features": 1})
+    keep()
     assert reuse().recall() is not None
 
     # a published file replaced behind the build's back
@@ -268,3 +291,16 @@ def test_the_project_digest_follows_the_projects_files_and_nothing_else(tmp_path
     model = copy / "models" / "marts" / "applicant_features.sql"
     model.write_text(model.read_text() + "\n-- a changed model\n")
     assert dbt_reuse.project_digest() != before
+
+
+def test_reused_models_are_reported_each_after_the_models_it_reads():
+    from credit_scoring.analytics.dbt_assets import dbt_features
+
+    keys = set(dbt_features.keys)
+    order = in_build_order(dbt_features, keys)
+    assert sorted(order) == sorted(keys)
+    position = {key: index for index, key in enumerate(order)}
+    read = [(dep.asset_key, spec.key) for spec in dbt_features.specs for dep in spec.deps]
+    inside = [(upstream, key) for upstream, key in read if upstream in keys]
+    assert inside, "the features step has models reading one another"
+    assert all(position[upstream] < position[key] for upstream, key in inside)

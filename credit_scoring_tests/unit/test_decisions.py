@@ -121,10 +121,24 @@ def test_rematerialising_a_scored_partition_sends_nothing(day_with_features, eng
     materialize_decisions()
     first = stored()
 
-    assert materialize_decisions().success
+    store = LakeStore(load_settings().lake_root)
+    tables = [table_for("scoring/credit_decisions"), table_for("scoring/decision_status")]
+    stamps = [store.file_stamp(table, DAY) for table in tables]
 
+    again = materialize_decisions()
+
+    assert again.success
     assert engine.stats()["decisions"] == 4
     pd.testing.assert_frame_equal(stored(), first)
+    # nothing new: both day files are left as they were (what dbt built from them stays
+    # current), and the run says so
+    assert [store.file_stamp(table, DAY) for table in tables] == stamps
+    materializations = again.asset_materializations_for_node("credit_decisions")
+    assert {m.asset_key.to_user_string() for m in materializations} == {
+        "scoring/credit_decisions",
+        "scoring/decision_status",
+    }
+    assert [m.metadata["days_unchanged"].value for m in materializations] == [1, 1]
 
 
 def _decide_then_die(crash_at: str) -> None:
