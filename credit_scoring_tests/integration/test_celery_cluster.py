@@ -8,7 +8,8 @@ backfill policy (``CREDIT_SCORING_BACKFILL_RUN_DAYS=1``) into three runs that th
 launches through the run queue; every step of every run executes on a worker. The result must
 equal the embedded run of the same days, with every application fetched and decided once,
 steps on both workers, every partition an object in the bucket, and no table file written on
-any machine's disk.
+any machine's disk. The same backfill submitted again changes nothing and reuses the first
+one's dbt builds from the bucket.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the
             backfill_id = submit_asset_backfill(instance, days[0], days[-1])
             status = wait_for_backfill(cluster, instance, backfill_id, timeout=1200)
             runs = instance.get_runs()
+            # the same days again: the workers find the first backfill's reconciliations and
+            # dbt builds in the bucket, their inputs unchanged, and reuse them
+            again_id = submit_asset_backfill(instance, days[0], days[-1])
+            again_status = wait_for_backfill(cluster, instance, again_id, timeout=1200)
+            again_runs = instance.get_runs(
+                filters=dg.RunsFilter(tags={"dagster/backfill": again_id})
+            )
+            features = instance.get_latest_materialization_event(dg.AssetKey("applicant_features"))
     finally:
         cluster.stop()
     logs = "\n".join(piece.log()[-3000:] for piece in cluster.pieces)
@@ -89,4 +98,13 @@ def test_a_backfill_split_into_runs_through_the_queue_runs_on_two_workers_as_the
     assert expected <= objects, sorted(expected - objects)
     for piece in cluster.pieces:
         assert local_tables(piece.directory) == [], piece.name
+
+    assert again_status == "COMPLETED_SUCCESS", logs
+    assert len(again_runs) == len(days)
+    assert features is not None
+    assert features.run_id in {run.run_id for run in again_runs}
+    assert "reused_from" in features.asset_materialization.metadata
+    assert_same_state(
+        whole_graph_snapshot(tmp_path, days, services.ledger_url, services.lake_url), state
+    )
     dispose_engines()
