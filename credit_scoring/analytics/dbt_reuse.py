@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,10 +77,8 @@ def selection_of(context: dg.AssetExecutionContext) -> dict[str, list[str]]:
     }
 
 
-def _published_stamps(store: LakeStore, paths: list[str], days: list[str]) -> Any:
-    """The published files' stamps, as they read back from a memo (JSON lists)."""
-    stamps = file_stamps(store, [DBT_MODEL_TABLES[path] for path in paths], days)
-    return json.loads(json.dumps(stamps))
+def _published_stamps(store: LakeStore, paths: list[str], days: list[str]) -> dict[str, Any]:
+    return file_stamps(store, [DBT_MODEL_TABLES[path] for path in paths], days)
 
 
 @dataclass

@@ -275,26 +275,18 @@ class DecisionClaims:
                 ).all()
             )
             moved = 0
-            for chunk in chunks(failed):
-                moved += (
-                    conn.execute(
-                        s.update()
-                        .where(*of_days, s.c.application_id.in_(chunk), s.c.status == ERROR)
-                        .values(**reopened)
-                    ).rowcount
-                    or 0
-                )
             # a decided application holding late transactions is decided again, with them;
             # one still SENT keeps its claim, and its late transactions follow its decision
-            for chunk in chunks(holding):
-                moved += (
-                    conn.execute(
-                        s.update()
-                        .where(*of_days, s.c.application_id.in_(chunk), s.c.status == SCORED)
-                        .values(**reopened)
-                    ).rowcount
-                    or 0
-                )
+            for ids, leaving in ((failed, ERROR), (holding, SCORED)):
+                for chunk in chunks(ids):
+                    moved += (
+                        conn.execute(
+                            s.update()
+                            .where(*of_days, s.c.application_id.in_(chunk), s.c.status == leaving)
+                            .values(**reopened)
+                        ).rowcount
+                        or 0
+                    )
             for chunk in chunks(failed + holding):
                 conn.execute(
                     t.update()
