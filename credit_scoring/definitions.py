@@ -7,6 +7,7 @@ from credit_scoring.analytics.dbt_assets import dbt_features, dbt_monitoring
 from credit_scoring.automation.jobs import daily_scoring_job, decision_sla_job
 from credit_scoring.automation.schedules import daily_scoring_schedule, decision_sla_schedule
 from credit_scoring.automation.sensors import new_applications_sensor
+from credit_scoring.core.memory import use_returning_allocator
 from credit_scoring.decisioning.decision_assets import credit_decisions
 from credit_scoring.decisioning.decision_checks import (
     decisions_are_valid_and_match_the_ledger,
@@ -20,6 +21,9 @@ from credit_scoring.ingestion.bronze_asset import flinks_accounts_detail
 from credit_scoring.ingestion.fetch_checks import flinks_error_rate
 from credit_scoring.silver.reconciliation_check import bronze_silver_reconciliation
 from credit_scoring.silver.silver_assets import silver
+
+# every process that loads the code location (run, step or Celery worker) frees memory back
+use_returning_allocator()
 
 defs = dg.Definitions(
     assets=[

@@ -1,9 +1,11 @@
 """Run the asset graph for a day or a range of days in this process (demo, benchmarks, tests).
 
-Operators use the UI or ``dagster asset materialize``; this is the same graph executed in one
-process through Dagster's own in-process executor (one run, recorded in ``DAGSTER_HOME`` when
-set), so the demo and the benchmarks measure exactly what an operator runs, minus the CLI's
-start-up cost.
+Operators use the UI or ``dagster asset materialize``; this is the same graph executed as one
+run by ``dagster.execute_job``, the call a launched run makes, through the code location's own
+executor (in-process by default) and recorded in ``DAGSTER_HOME``. So the demo and the
+benchmarks measure exactly what an operator runs, minus the CLI's start-up cost. (Not
+``execute_in_process``: it keeps every step's output in memory until the run ends, for tests to
+read back, which a launched run never does; on a 2M-transaction day that held gigabytes.)
 
     python -m devtools.runner --partition 2026-10-05
     python -m devtools.runner --range 2026-10-05...2026-10-07 [--select GROUP ...]
@@ -69,6 +71,14 @@ def check_partitions(first: str, last: str, start_date: date, today: date) -> No
         )
 
 
+def whole_graph_job() -> dg.JobDefinition:
+    """The job the schedule, the sensor and backfills run: every asset and check of the graph."""
+    from credit_scoring.automation.jobs import daily_scoring_job
+    from credit_scoring.definitions import defs
+
+    return defs.resolve_job_def(daily_scoring_job.name)
+
+
 def run(
     start: str,
     end: str | None = None,
@@ -77,21 +87,19 @@ def run(
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
-) -> dg.ExecuteInProcessResult:
+) -> dg.JobExecutionResult:
     """Materialise the graph (or some asset groups) for the days ``start``..``end`` in one run."""
     import dagster as dg
 
-    from credit_scoring.definitions import defs
     from devtools.instance import local_instance
 
-    job = defs.resolve_implicit_global_asset_job_def()
     selection = None
     if groups:
+        from credit_scoring.definitions import defs
+
         selection = dg.AssetSelection.groups(*groups).resolve(defs.resolve_asset_graph())
-    tags = {}
-    partition_key = None
     if end is None or end == start:
-        partition_key = start
+        tags = {"dagster/partition": start}
     else:
         tags = {
             "dagster/asset_partition_range_start": start,
@@ -100,13 +108,13 @@ def run(
     owned = instance is None
     instance = instance or local_instance()
     try:
-        return job.execute_in_process(
-            partition_key=partition_key,
-            tags=tags,
+        return dg.execute_job(
+            dg.reconstructable(whole_graph_job),
+            instance,
             run_config=run_config,
-            instance=instance,
-            asset_selection=list(selection) if selection else None,
+            tags=tags,
             raise_on_error=raise_on_error,
+            asset_selection=list(selection) if selection else None,
         )
     finally:
         if owned:

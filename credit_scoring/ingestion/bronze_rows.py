@@ -11,6 +11,7 @@ import uuid
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 
 from credit_scoring.ingestion.flinks_client import FetchResult
 
@@ -84,6 +85,28 @@ def bronze_rows(
             "elapsed_seconds": [r.elapsed_seconds for r in results],
             "claim_token": claim_token,
             "run_id": run_id,
-            "payload": [r.payload.decode("utf-8", errors="replace") for r in results],
+            "payload": payload_text([r.payload for r in results]),
         }
     )
+
+
+#: Payloads as pandas holds them for the lake: Arrow's text type, the bronze file's own.
+PAYLOAD_TEXT = pd.ArrowDtype(pa.large_string())
+
+
+def payload_text(payloads: list[bytes]) -> pd.arrays.ArrowExtensionArray:
+    """The bodies as UTF-8 text in one Arrow buffer, byte for byte.
+
+    A day's bodies (312 MB for 2M transactions) are copied once, into the buffer the Parquet
+    writer reads, instead of becoming Python strings first and Arrow text at the write. A body
+    that is not valid UTF-8 is decoded with replacement characters, as bronze always kept it.
+    """
+    raw = pa.array(payloads, type=pa.large_binary())
+    try:
+        text = raw.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        text = pa.array(
+            [payload.decode("utf-8", errors="replace") for payload in payloads],
+            type=pa.large_string(),
+        )
+    return pd.arrays.ArrowExtensionArray(text)

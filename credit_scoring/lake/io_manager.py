@@ -100,7 +100,10 @@ class LakeIOManager(dg.ConfigurableIOManager):
             "stale_temp_files_removed": 0,
         }
         for day in days:
-            part = frame.loc[frame["partition_date"].astype(str) == day]
+            # one day (a daily run) is the whole frame: no copy of a day's rows is made
+            part = (
+                frame if len(days) == 1 else frame.loc[frame["partition_date"].astype(str) == day]
+            )
             with partition_lock(ledger.engine, f"{table.path}/{day}"):
                 totals["stale_temp_files_removed"] += store.sweep_temporaries(table, day)
                 new, present, written = merge_partition(store, table, day, part)
@@ -144,7 +147,8 @@ def merge_partition(
 ) -> tuple[int, int, int]:
     """Keep existing rows, add new keys; returns (new rows, already present, bytes written)."""
     key = list(table.primary_key)
-    incoming = part.drop_duplicates(key, keep="first")
+    repeated = part.duplicated(key, keep="first")
+    incoming = part.loc[~repeated] if repeated.any() else part
     if not store.exists(table, day):
         return len(incoming), 0, store.write(table, day, incoming)
     if incoming.empty:

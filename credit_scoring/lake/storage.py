@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -138,6 +138,17 @@ class LakeStore:
             return table.schema.empty_table()
         return pa.schema([table.schema.field(c) for c in columns]).empty_table()
 
+    def iter_batches(
+        self, table: LakeTable, day: str, columns: list[str], rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """The partition's rows, ``rows`` at a time (none when there is no file): a reader
+        holds one batch of a day's payloads at once, not the day's."""
+        path = self.partition_file(table, day)
+        if not path.exists():
+            return
+        with path.open("rb") as handle:
+            yield from pq.ParquetFile(handle).iter_batches(batch_size=rows, columns=columns)
+
     def sweep_temporaries(self, table: LakeTable, day: str) -> int:
         """Delete temporary files a killed writer left in the partition; returns how many.
 
@@ -211,5 +222,7 @@ def to_arrow(frame: pd.DataFrame, table: LakeTable) -> pa.Table:
     missing = [name for name in table.schema.names if name not in frame.columns]
     if missing:
         raise ValueError(f"{table.path}: frame lacks column(s) {missing}")
-    conformed = frame.loc[:, table.schema.names]
+    conformed = (
+        frame if list(frame.columns) == table.schema.names else frame.loc[:, table.schema.names]
+    )
     return pa.Table.from_pandas(conformed, schema=table.schema, preserve_index=False)

@@ -8,7 +8,8 @@ must have a ledger row and every ledger transaction row a silver row.
 The comparison runs in DuckDB: the bronze responses are unnested by the same SQL silver uses
 (slice by slice, as DuckDB cannot spill JSON work), only the six key columns of each copy are
 kept, and the joins against silver, the quarantine and the ledger return counts and a few
-examples. Nothing the size of the day is materialised in pandas.
+examples. The bronze file is read a few dozen responses at a time, so the check never holds a
+day's payloads, and nothing the size of the day is materialised in pandas.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from credit_scoring.lake.handoffs import latest_ok_responses
-from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.storage import LARGE_TEXT, LakeStore
 from credit_scoring.lake.tables import table_for
 from credit_scoring.ledger import FETCHED, SILVERED, Ledger
 from credit_scoring.silver.flatten import (
     BATCH_PAYLOAD_BYTES,
+    BRONZE_COLUMNS,
     FLATTEN_SQL,
     PARSED_SQL,
     payload_batches,
@@ -31,6 +35,11 @@ from credit_scoring.silver.flatten import (
 )
 
 COORDS = ["application_id", "request_id", "account_id", "feed_position"]
+#: What picks each application's latest successful response, payload aside.
+LATEST_COLUMNS = ["response_id", "application_id", "fetched_at", "ok"]
+#: Bronze responses read from the file at a time: about 8 MB of payloads on the benchmark's
+#: days, so the check holds one slice of the day's JSON, never the whole day's.
+RESPONSES_PER_READ = 64
 
 
 class CopyCounts(NamedTuple):
@@ -162,9 +171,12 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     )
     awaiting = int((states["state"] == FETCHED).sum()) if len(states) else 0
 
-    bronze = store.read(table_for("bronze/flinks_accounts_detail"), [day], payloads_in_arrow=True)
-    latest = latest_ok_responses(bronze.loc[bronze["application_id"].isin(silvered)])
-    del bronze
+    bronze = table_for("bronze/flinks_accounts_detail")
+    # which response counts for each application is decided without its payload
+    responses = store.read(bronze, [day], columns=LATEST_COLUMNS)
+    latest = latest_ok_responses(responses.loc[responses["application_id"].isin(silvered)])
+    wanted = pa.array(latest["response_id"], type=pa.string())
+    del responses
     silver = store.read_arrow(
         table_for("silver/transactions"),
         [day],
@@ -180,11 +192,18 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         connection.register("rejects", rejects)
         connection.register("ledger_keys", ledger_keys)
         connection.execute(COPIES_TABLE)
-        for batch in payload_batches(latest, BATCH_PAYLOAD_BYTES):
-            register_bronze(connection, batch)
-            connection.execute(PARSED_SQL)
-            connection.execute(INSERT_COPIES)
-            connection.unregister("bronze")
+        for responses_read in store.iter_batches(
+            bronze, day, ["response_id", *BRONZE_COLUMNS], RESPONSES_PER_READ
+        ):
+            kept = responses_read.filter(pc.is_in(responses_read["response_id"], wanted))
+            if not kept.num_rows:
+                continue
+            frame = kept.to_pandas(types_mapper={pa.large_string(): LARGE_TEXT}.get)
+            for batch in payload_batches(frame, BATCH_PAYLOAD_BYTES):
+                register_bronze(connection, batch)
+                connection.execute(PARSED_SQL)
+                connection.execute(INSERT_COPIES)
+                connection.unregister("bronze")
         copies = CopyCounts(*connection.execute(COPY_COUNTS).fetchone())
         if copies.missing:
             for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pyarrow as pa
 
+from credit_scoring.core.memory import collected_between_slices
 from credit_scoring.lake.tables import (
     SILVER_ACCOUNTS,
     SILVER_REJECTED_TRANSACTIONS,
@@ -92,15 +93,17 @@ def standardise(
     if existing is not None and existing.empty:
         existing = None
     parts = []
-    for part in flattening.payload_batches(
-        bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
-    ) or [bronze]:
-        stored = (
-            None
-            if existing is None
-            else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
-        )
-        parts.append(_standardise_slice(part, stored, now))
+    with collected_between_slices() as collect:
+        for part in flattening.payload_batches(
+            bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
+        ) or [bronze]:
+            stored = (
+                None
+                if existing is None
+                else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
+            )
+            parts.append(_standardise_slice(part, stored, now))
+            collect()  # the slice's intermediate frames, now, not some steps later
     if len(parts) == 1:
         return parts[0]
     return SilverBatch(

@@ -13,7 +13,7 @@ from credit_scoring.core.settings import load_settings
 from credit_scoring.deployment import build_resources
 from credit_scoring.ingestion.applications_asset import applications
 from credit_scoring.ingestion.bronze_asset import flinks_accounts_detail
-from credit_scoring.ingestion.bronze_rows import bronze_rows
+from credit_scoring.ingestion.bronze_rows import bronze_rows, payload_text
 from credit_scoring.ingestion.fetch_checks import flinks_error_rate
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.io_manager import merge_partition
@@ -361,3 +361,13 @@ def test_an_empty_run_on_a_day_whose_file_is_empty_adds_nothing(tmp_path):
 
     assert merge_partition(store, table, DAY1, nothing) == (0, 0, 0)
     assert store.read(table, [DAY1]).empty
+
+
+def test_payloads_are_kept_byte_for_byte_and_invalid_utf8_is_replaced_not_refused():
+    """Bodies go to one Arrow text buffer; a body that is not UTF-8 is still landed, with
+    replacement characters, as bronze has always kept it."""
+    valid = [b'{"Accounts": []}', '{"Title": "Épargne"}'.encode(), b""]
+    assert list(payload_text(valid)) == [body.decode("utf-8") for body in valid]
+    mixed = [b'{"a": 1}', b"\xff{}"]
+    assert list(payload_text(mixed)) == ['{"a": 1}', "\ufffd{}"]
+    assert str(payload_text([]).dtype) == "large_string[pyarrow]"

@@ -292,3 +292,21 @@ def test_a_bad_api_knob_fails_at_load_naming_it(monkeypatch, variable, value, me
     with pytest.raises(SettingsError, match=variable) as raised:
         load_endpoints()
     assert message in str(raised.value)
+
+
+def test_arrow_allocates_with_jemalloc_unless_the_operator_chose_a_pool(monkeypatch):
+    """Loading the code location makes Arrow return freed memory; an explicit choice stands."""
+    import pyarrow as pa
+
+    from credit_scoring.core.memory import ARROW_POOL_VAR, use_returning_allocator
+
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.system_memory_pool())
+        monkeypatch.delenv(ARROW_POOL_VAR, raising=False)
+        assert use_returning_allocator() == "jemalloc"
+        pa.set_memory_pool(pa.system_memory_pool())
+        monkeypatch.setenv(ARROW_POOL_VAR, "system")
+        assert use_returning_allocator() == "system"
+    finally:
+        pa.set_memory_pool(before)

@@ -1,0 +1,48 @@
+"""Memory a run gives back: Arrow's allocator, and the reference cycles pandas leaves.
+
+pyarrow's wheels allocate with mimalloc, which keeps the pages it frees for later reuse. A run
+executes its steps one after another in one process (the default executor), so each step
+started from the largest footprint of the steps before it: on a 2M-transaction day the
+reconciliation check peaked at 4.1 GB with mimalloc and 2.9 GB with jemalloc (also in the
+wheels), which returns freed pages after about a second; the whole run was no slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from collections.abc import Callable, Iterator
+
+import pyarrow as pa
+
+#: Arrow's own setting; when an operator sets it, their choice stands.
+ARROW_POOL_VAR = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_returning_allocator() -> str:
+    """Make jemalloc Arrow's default memory pool, unless ``ARROW_DEFAULT_MEMORY_POOL`` says
+    otherwise or this build of pyarrow lacks it; returns the backend in use."""
+    if not os.environ.get(ARROW_POOL_VAR):
+        # a pyarrow built without jemalloc keeps its default
+        with contextlib.suppress(NotImplementedError):
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+    return pa.default_memory_pool().backend_name
+
+
+@contextlib.contextmanager
+def collected_between_slices() -> Iterator[Callable[[], int]]:
+    """Yields a function that frees the garbage cycles of the work done since entering.
+
+    Every ``series.str`` or ``series.dt`` makes a cycle (pandas caches the accessor on the
+    series, and the accessor points back to it), so the temporary series of a slice's work
+    are freed only by the garbage collector, and that rarely runs a full collection: on a
+    2M-transaction day silver carried 850 MB of dead slices into the next step. A full
+    collection costs about 0.2 s over what the code location keeps alive; with those objects
+    frozen for the duration it only visits what the slices made.
+    """
+    gc.freeze()
+    try:
+        yield gc.collect
+    finally:
+        gc.unfreeze()
