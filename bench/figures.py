@@ -24,9 +24,10 @@ this machine is shared and noisy. Then the largest day as many times on the scal
 each time; ``--no-scaled`` skips it), and the smallest size spread over ``--backfill-days`` days:
 one single-run backfill against one run per day, same data. Writes
 ``bench/results/<date>.json``, ``<date>.md`` (the tables) and ``<date>.png`` (time against size
-per stage). The markdown opens with the performance targets: each figure of the baseline run
-(:data:`bench.report.BASELINE`), this run's and its bound, side by side. ``--smoke`` runs a tiny
-size once with a 2-day backfill, for the test suite.
+per stage); a later run of the same day writes ``<date>-2.*``, and so on. The markdown opens
+with the performance targets: each figure of the baseline run (:data:`bench.report.BASELINE`),
+this run's and its bound, side by side. ``--smoke`` runs a tiny size once with a 2-day
+backfill, for the test suite.
 """
 
 from __future__ import annotations
@@ -400,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             / low["first_run"]["whole"]["seconds"],
         }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / today
+    stem = report.fresh_stem(args.out, today)
     stem.with_suffix(".json").write_text(json.dumps(figures, indent=2, default=str))
     table = report.markdown(figures)
     stem.with_suffix(".md").write_text(table)

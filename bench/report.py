@@ -22,6 +22,16 @@ STAGE_ORDER = (
 )
 
 
+def fresh_stem(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-2``, ``name-3``... when a run of the same day already wrote
+    results under it (the stem is the date): a second run never replaces the first's files."""
+    stem, n = folder / name, 1
+    while list(folder.glob(f"{stem.name}.*")):
+        n += 1
+        stem = folder / f"{name}-{n}"
+    return stem
+
+
 def _fmt(value: float | int | None, digits: int = 1) -> str:
     if value is None:
         return "-"

@@ -10,7 +10,7 @@ from pydantic import Field
 from credit_scoring.core.conventions import PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
 from credit_scoring.core.metadata import error_counts
-from credit_scoring.ingestion.bronze_rows import bronze_rows, with_unusable_payloads_failed
+from credit_scoring.ingestion.bronze_rows import bronze_rows
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.handoffs import FetchedResponses
 from credit_scoring.lake.io_manager import LAKE_OUTPUT
@@ -80,7 +80,6 @@ def flinks_accounts_detail(
     except BaseException:
         book.release_fetch_claims(owner)
         raise
-    results = with_unusable_payloads_failed(results)
     elapsed = time.perf_counter() - started
     frame = bronze_rows(todo, results, claim_token=owner, run_id=context.run.run_id)
     crash_point("bronze.before_write")

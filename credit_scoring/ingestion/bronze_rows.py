@@ -6,55 +6,12 @@ failure is as auditable as a fetch and silver can always be rebuilt from bronze.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
-import orjson
 import pandas as pd
 import pyarrow as pa
 
 from credit_scoring.ingestion.flinks_client import FetchResult
-
-#: The client's code for an answer that breaks the Flinks contract; a 200 body without an
-#: ``Accounts`` array gets it too, so operators see one code (retried by the next run) for both.
-MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-
-
-def payload_problem(payload: bytes) -> str | None:
-    """Why a 200 GetAccountsDetail body cannot be used at all, or None when it can.
-
-    Without an ``Accounts`` array there is nothing to flatten: landing it as a success would
-    register the application with no transactions, and it would be scored on no data. As a
-    failed fetch it is ERROR with a code instead, and its raw body is still kept in bronze.
-    """
-    try:
-        body = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return "GetAccountsDetail answered 200 with a body that is not valid JSON"
-    if not isinstance(body, dict):
-        kind = _JSON_TYPES.get(type(body), "a number" if body is not None else "null")
-        return f"GetAccountsDetail answered 200 with {kind}, not a JSON object"
-    if "Accounts" not in body:
-        return "GetAccountsDetail answered 200 without Accounts"
-    accounts = body["Accounts"]
-    if isinstance(accounts, list):
-        return None
-    kind = "null" if accounts is None else _JSON_TYPES.get(type(accounts), "a number")
-    return f"GetAccountsDetail answered 200 but its Accounts is {kind}, not an array"
-
-
-def with_unusable_payloads_failed(results: list[FetchResult]) -> list[FetchResult]:
-    """Successful fetches whose body cannot be used become retryable failures."""
-    checked = []
-    for result in results:
-        problem = payload_problem(result.payload) if result.ok else None
-        if problem is not None:
-            result = dataclasses.replace(
-                result, error_code=MALFORMED_RESPONSE, error_message=problem, retryable=True
-            )
-        checked.append(result)
-    return checked
 
 
 def bronze_rows(

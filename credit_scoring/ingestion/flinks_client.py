@@ -51,6 +51,23 @@ DAYS_OF_TRANSACTIONS = FLINKS_HISTORY_WINDOWS
 API_KEY_HEADER = "x-api-key"
 
 ProgressCallback = Callable[[int, int], None]
+#: The code of an answer that breaks the Flinks contract (not JSON, not an object, no Accounts).
+MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def accounts_problem(body: dict[str, Any]) -> str | None:
+    """Why a GetAccountsDetail body (a JSON object, already parsed) cannot be used, or None.
+
+    The body is checked where it is parsed anyway, so a day's payloads are parsed once.
+    """
+    if "Accounts" not in body:
+        return "GetAccountsDetail answered 200 without Accounts"
+    accounts = body["Accounts"]
+    if isinstance(accounts, list):
+        return None
+    kind = "null" if accounts is None else _JSON_TYPES.get(type(accounts), "a number")
+    return f"GetAccountsDetail answered 200 but its Accounts is {kind}, not an array"
 
 
 @dataclass
@@ -198,14 +215,14 @@ class FlinksClient(KeyedApi):
             if response.status_code >= 500 or response.status_code == 429:
                 raise classify(response.status_code, None, self._snippet(raw), endpoint) from None
             raise FlinksProtocolError(
-                "MALFORMED_RESPONSE",
+                MALFORMED_RESPONSE,
                 f"the body is not JSON (first bytes: {self._snippet(raw)!r})",
                 http_status=response.status_code,
                 endpoint=endpoint,
             ) from None
         if not isinstance(data, dict):
             raise FlinksProtocolError(
-                "MALFORMED_RESPONSE",
+                MALFORMED_RESPONSE,
                 f"expected a JSON object, got {type(data).__name__}",
                 http_status=response.status_code,
                 endpoint=endpoint,
@@ -247,7 +264,7 @@ class FlinksClient(KeyedApi):
         )
         if not data.get("RequestId"):
             raise FlinksProtocolError(
-                "MALFORMED_RESPONSE", "Authorize answered without a RequestId", endpoint="Authorize"
+                MALFORMED_RESPONSE, "Authorize answered without a RequestId", endpoint="Authorize"
             )
         return data
 
@@ -257,14 +274,15 @@ class FlinksClient(KeyedApi):
         *,
         days_of_transactions: str = "Days365",
         counter: list[int] | None = None,
-    ) -> tuple[int, bytes]:
-        """GetAccountsDetail, polling GetAccountsDetailAsync while Flinks answers 202."""
+    ) -> tuple[int, bytes, dict[str, Any]]:
+        """GetAccountsDetail, polling GetAccountsDetailAsync while Flinks answers 202: the final
+        status, raw body and that body parsed."""
         if days_of_transactions not in DAYS_OF_TRANSACTIONS:
             raise ValueError(
                 f"days_of_transactions={days_of_transactions!r}: use one of {DAYS_OF_TRANSACTIONS}"
             )
         calls = counter if counter is not None else [0]
-        status, raw, _ = await self._call(
+        status, raw, data = await self._call(
             "POST",
             "/GetAccountsDetail",
             {
@@ -285,10 +303,10 @@ class FlinksClient(KeyedApi):
                     endpoint="GetAccountsDetailAsync",
                 )
             await asyncio.sleep(self.poll.interval_seconds)
-            status, raw, _ = await self._call(
+            status, raw, data = await self._call(
                 "GET", f"/GetAccountsDetailAsync/{quote(request_id, safe='')}", None, calls
             )
-        return status, raw
+        return status, raw, data
 
     async def fetch_login(
         self, login_id: str, *, days_of_transactions: str = "Days365"
@@ -300,7 +318,7 @@ class FlinksClient(KeyedApi):
         try:
             auth = await self.authorize(login_id, calls)
             request_id = str(auth["RequestId"])
-            status, raw = await self.accounts_detail(
+            status, raw, body = await self.accounts_detail(
                 request_id, days_of_transactions=days_of_transactions, counter=calls
             )
         except FlinksError as exc:
@@ -316,6 +334,9 @@ class FlinksClient(KeyedApi):
                 error_message=exc.message,
                 retryable=not isinstance(exc, FlinksTerminalError),
             )
+        # A 200 without an Accounts array has nothing to flatten: landed as a success, the
+        # application would be scored on no data. It fails (retryable), its body kept in bronze.
+        problem = accounts_problem(body)
         return FetchResult(
             login_id=login_id,
             request_id=request_id,
@@ -324,6 +345,9 @@ class FlinksClient(KeyedApi):
             payload=raw,
             http_calls=calls[0],
             elapsed_seconds=time.perf_counter() - started,
+            error_code=None if problem is None else MALFORMED_RESPONSE,
+            error_message=problem,
+            retryable=problem is not None,
         )
 
     async def fetch_many(

@@ -1,6 +1,6 @@
 """The benchmark's targets table: each figure read from a run, beside the baseline and its bound."""
 
-from bench.report import targets_table
+from bench.report import fresh_stem, targets_table
 
 
 def run_figures(*, rate: int, peak: float, rerun: float, calls: int, floor: float | None) -> dict:
@@ -53,3 +53,14 @@ def test_each_target_is_judged_in_its_own_direction_beside_the_baseline():
     assert row(table, "same day on PostgreSQL")[2:] == ["-", "≥ 25,000", "not measured"]
     assert row(table, "dlt's ingestion")[2:] == ["3.50", "≥ 3", "yes"]
     assert row(table, "4x the data")[2:] == ["3.50", "≤ 4.40", "yes"]
+
+
+def test_a_second_run_of_the_day_keeps_the_first_runs_results(tmp_path):
+    first = fresh_stem(tmp_path, "2026-12-01")
+    assert first == tmp_path / "2026-12-01"
+    first.with_suffix(".json").write_text("{}")
+    second = fresh_stem(tmp_path, "2026-12-01")
+    assert second == tmp_path / "2026-12-01-2"
+    second.with_suffix(".md").write_text("")
+    assert fresh_stem(tmp_path, "2026-12-01") == tmp_path / "2026-12-01-3"
+    assert fresh_stem(tmp_path, "2026-12-02") == tmp_path / "2026-12-02"

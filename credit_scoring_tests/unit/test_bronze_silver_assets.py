@@ -223,21 +223,21 @@ def test_refetch_pulls_again_but_adds_no_duplicate_rows(world):
 
 
 @pytest.mark.parametrize(
-    ("payload", "problem"),
+    ("body", "problem"),
     [
-        (b'{"Accounts": []}', None),
-        (b'{"Accounts": [{"Transactions": []}]}', None),
-        (b'{"Accounts": null}', "its Accounts is null, not an array"),
-        (b'{"Accounts": {"Id": "a"}}', "its Accounts is an object, not an array"),
-        (b'{"HttpStatusCode": 200}', "without Accounts"),
-        (b"[]", "with an array, not a JSON object"),
-        (b'{"Accounts": [', "not valid JSON"),
+        ({"Accounts": []}, None),
+        ({"Accounts": [{"Transactions": []}]}, None),
+        ({"Accounts": None}, "its Accounts is null, not an array"),
+        ({"Accounts": {"Id": "a"}}, "its Accounts is an object, not an array"),
+        ({"Accounts": "none"}, "its Accounts is a string, not an array"),
+        ({"HttpStatusCode": 200}, "without Accounts"),
     ],
 )
-def test_a_200_body_without_an_accounts_array_is_a_failed_fetch(payload, problem):
-    from credit_scoring.ingestion.bronze_rows import payload_problem
+def test_a_200_body_without_an_accounts_array_is_a_failed_fetch(body, problem):
+    """(A body that is not JSON, or not an object, is refused before: see the client.)"""
+    from credit_scoring.ingestion.flinks_client import accounts_problem
 
-    found = payload_problem(payload)
+    found = accounts_problem(body)
 
     assert found is None if problem is None else problem in found
 

@@ -78,6 +78,25 @@ def test_200_returns_the_raw_payload_unchanged():
 
 
 @respx.mock
+def test_a_200_without_an_accounts_array_fails_retryable_once_with_its_body_kept():
+    """Nothing to flatten: a failed fetch for the next run, not a success with no data, and
+    not retried on the spot (the same cached answer would come back)."""
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    raw = orjson.dumps({**DETAIL, "Accounts": None})
+    respx.post(f"{API}/GetAccountsDetail").respond(200, content=raw)
+
+    result = fetch()
+
+    assert not result.ok
+    assert result.error_code == "MALFORMED_RESPONSE"
+    assert "its Accounts is null, not an array" in result.error_message
+    assert result.retryable
+    assert result.http_status == 200
+    assert result.payload == raw
+    assert result.http_calls == 2
+
+
+@respx.mock
 def test_202_is_polled_on_the_async_endpoint_until_200():
     respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
     respx.post(f"{API}/GetAccountsDetail").respond(202, json=PENDING)
