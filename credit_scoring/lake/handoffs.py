@@ -10,6 +10,7 @@ silver.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -44,9 +45,19 @@ class SilverTransactions:
 @dataclass(frozen=True)
 class ResponsesAwaitingSilver:
     """Silver's input: the latest successful bronze response of each application whose
-    transactions are not in silver yet (the ledger's FETCHED applications)."""
+    transactions are not in silver yet (the ledger's FETCHED applications).
 
-    responses: pd.DataFrame
+    The responses are read when the asset calls :meth:`read`, not before: Dagster holds an
+    input value until the step ends, and a day's payloads (hundreds of MB) should be gone once
+    they are standardised, before silver's own rows are written and registered.
+    """
+
+    #: how many applications await silver (what :meth:`read` returns one response for)
+    awaiting: int
+    reader: Callable[[], pd.DataFrame]
+
+    def read(self) -> pd.DataFrame:
+        return self.reader()
 
 
 def latest_ok_responses(bronze: pd.DataFrame) -> pd.DataFrame:

@@ -133,13 +133,15 @@ class LakeIOManager(dg.ConfigurableIOManager):
         # only the responses of applications still awaiting silver are read: none on a re-run
         # of a finished day, whose bronze payloads are never loaded
         to_do = set(self.ledger.get().applications_to_silver(days))
-        frame = self.lake.store().read(table, days, payloads_in_arrow=True, applications=to_do)
-        responses = latest_ok_responses(frame)
-        context.log.info(
-            f"{len(responses)} application(s) await silver ({len(frame)} row(s) of {table.path} "
-            f"read for {len(days)} day(s))"
-        )
-        return ResponsesAwaitingSilver(responses)
+        store, log = self.lake.store(), context.log
+
+        def read() -> pd.DataFrame:
+            frame = store.read(table, days, payloads_in_arrow=True, applications=to_do)
+            log.info(f"read {len(frame)} row(s) of {table.path} for {len(days)} day(s)")
+            return latest_ok_responses(frame)
+
+        context.log.info(f"{len(to_do)} application(s) await silver")
+        return ResponsesAwaitingSilver(awaiting=len(to_do), reader=read)
 
 
 def merge_partition(

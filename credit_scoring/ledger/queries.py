@@ -4,12 +4,13 @@ writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from credit_scoring.ledger.schema import (
@@ -25,7 +26,7 @@ from credit_scoring.ledger.schema import (
     scoring_status,
     transaction_status,
 )
-from credit_scoring.ledger.sql import driver_frame, utcnow
+from credit_scoring.ledger.sql import driver_frame, driver_text_batches, utcnow
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,18 @@ class Queries:
         )
         with self.engine.begin() as conn:
             return driver_frame(conn, query)
+
+    def transaction_key_batches(self, day: str, rows: int = 200_000) -> Iterator[pa.RecordBatch]:
+        """(application_id, transaction_id) of every transaction registered for ``day``, as
+        Arrow batches of ``rows`` (for the reconciliation, which compares them in DuckDB)."""
+        t, s = application_transactions, scoring_status
+        query = (
+            sa.select(t.c.application_id, t.c.transaction_id)
+            .select_from(t.join(s, application_row_of(t.c.application_id)))
+            .where(s.c.partition_date == day)
+        )
+        with self.engine.begin() as conn:
+            yield from driver_text_batches(conn, query, rows)
 
     def stale_sent(self, older_than: timedelta) -> pd.DataFrame:
         """Applications SENT longer ago than ``older_than`` (stuck work)."""

@@ -30,7 +30,7 @@ from credit_scoring.ledger.schema import (
     application_transactions,
     scoring_status,
 )
-from credit_scoring.ledger.sql import bound, bulk_insert_ignore, chunks, utcnow
+from credit_scoring.ledger.sql import bound, bulk_insert_ignore, chunks, text_rows, utcnow
 
 #: Marker of transactions that arrive (by refetch) for an application already decided.
 ARRIVED_AFTER_DECISION = "ARRIVED_AFTER_DECISION"
@@ -75,7 +75,7 @@ class Registration:
         """
         now = utcnow()
         app_ids = [str(a) for a in applications["application_id"]]
-        keys = transactions.loc[:, ["application_id", "transaction_id"]].astype(str)
+        keys = transactions.loc[:, ["application_id", "transaction_id"]]
         app_keys = applications.loc[:, ["application_id", "partition_date"]].astype(str)
         t = application_transactions
         with self.engine.begin() as conn:
@@ -87,7 +87,7 @@ class Registration:
                 conn,
                 t,
                 _TRANSACTION_COLUMNS,
-                zip(keys["application_id"], keys["transaction_id"], repeat(stamp)),
+                ((app, tid, stamp) for app, tid in text_rows(keys)),
             )
             bulk_insert_ignore(
                 self.engine,

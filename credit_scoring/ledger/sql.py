@@ -8,6 +8,7 @@ loop of one statement per transaction.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from itertools import islice
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -35,6 +37,15 @@ def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def text_rows(frame: pd.DataFrame, size: int = 50_000) -> Iterator[tuple[str, ...]]:
+    """``frame``'s rows as tuples of Python strings, made ``size`` rows at a time as they are
+    consumed: a day's two million keys never all exist as Python objects at once (about
+    300 MB), the way a whole-frame ``astype(str)`` would make them."""
+    for start in range(0, len(frame), size):
+        part = frame.iloc[start : start + size]
+        yield from zip(*(part[column].astype(str).tolist() for column in part.columns), strict=True)
 
 
 def insert_ignore(engine: sa.Engine, table: sa.Table) -> Any:
@@ -117,14 +128,10 @@ def _copy_insert_ignore(
         cursor.close()
 
 
-def driver_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
-    """``query``'s rows as a frame, fetched through the DB-API cursor of ``conn``.
-
-    For millions of plain text and number columns, SQLAlchemy's row objects and result
-    processing cost several times the database's own work (6 s of CPU for the 2M keys of one
-    day); the statement is still compiled by SQLAlchemy for the connection's dialect. Only for
-    columns that need no result processing (no datetimes).
-    """
+@contextlib.contextmanager
+def _driver_cursor(conn: sa.Connection, query: sa.Select) -> Iterator[Any]:
+    """A DB-API cursor of ``conn`` that has executed ``query`` (compiled by SQLAlchemy for the
+    connection's dialect), closed on exit."""
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
@@ -132,10 +139,36 @@ def driver_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
+        yield cursor
     finally:
         cursor.close()
+
+
+def driver_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+    """``query``'s rows as a frame, fetched through the DB-API cursor of ``conn``.
+
+    For millions of plain text and number columns, SQLAlchemy's row objects and result
+    processing cost several times the database's own work (6 s of CPU for the 2M keys of one
+    day). Only for columns that need no result processing (no datetimes).
+    """
+    with _driver_cursor(conn, query) as cursor:
+        rows = cursor.fetchall()
     return pd.DataFrame.from_records(rows, columns=list(query.selected_columns.keys()))
+
+
+def driver_text_batches(
+    conn: sa.Connection, query: sa.Select, rows: int
+) -> Iterator[pa.RecordBatch]:
+    """``query``'s rows (text columns only), ``rows`` at a time, as Arrow batches: a reader of a
+    day's two million keys holds one batch of Python rows at once, not the day's (about
+    600 MB as tuples of strings)."""
+    names = list(query.selected_columns.keys())
+    with _driver_cursor(conn, query) as cursor:
+        while chunk := cursor.fetchmany(rows):
+            columns = zip(*chunk, strict=True)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(column, type=pa.string()) for column in columns], names=names
+            )
 
 
 def bound(conn: sa.Connection, column: sa.Column, value: Any) -> Any:

@@ -102,6 +102,10 @@ create temp table copies (
     transaction_id varchar, content_hash varchar
 )
 """
+#: The ledger's keys of the day, loaded batch by batch (never all as Python rows at once).
+LEDGER_KEYS_TABLE = """
+create temp table ledger_keys (application_id varchar, transaction_id varchar)
+"""
 #: Queries composed of this module's constants (noqa: S608): no input is interpolated.
 INSERT_COPIES = f"""
 insert into copies
@@ -183,14 +187,18 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         columns=["application_id", "transaction_id", "content_hash"],
     )
     rejects = store.read_arrow(table_for("silver/rejected_transactions"), [day], columns=COORDS)
-    ledger_keys = ledger.transaction_keys([day]).loc[:, ["application_id", "transaction_id"]]
 
     examples: list[str] = []
     with duckdb.connect() as connection:
         connection.execute("set threads to 2")
         connection.register("silver", silver)
         connection.register("rejects", rejects)
-        connection.register("ledger_keys", ledger_keys)
+        connection.execute(LEDGER_KEYS_TABLE)
+        for keys in ledger.transaction_key_batches(day):
+            connection.register("ledger_batch", keys)
+            connection.execute("insert into ledger_keys select * from ledger_batch")
+            connection.unregister("ledger_batch")
+        (ledger_rows,) = connection.execute("select count(*) from ledger_keys").fetchone()
         connection.execute(COPIES_TABLE)
         for responses_read in store.iter_batches(
             bronze, day, ["response_id", *BRONZE_COLUMNS], RESPONSES_PER_READ
@@ -222,7 +230,7 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         copies=copies,
         silver_rows=silver.num_rows,
         rejected_rows=rejects.num_rows,
-        ledger_rows=len(ledger_keys),
+        ledger_rows=ledger_rows,
         keys=keys,
         examples=examples,
     )

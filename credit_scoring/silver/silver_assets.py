@@ -51,7 +51,7 @@ def silver(
 ) -> Iterator[dg.Output]:
     """Standardise the responses awaiting silver; the transactions output registers them."""
     days = context.partition_keys
-    responses = bronze.responses
+    responses = bronze.read()
     stored = lake.store().read(
         table_for("silver/transactions"),
         days,
@@ -59,8 +59,11 @@ def silver(
         applications=set(responses["application_id"]),
     )
     batch = standardise(responses, stored)
+    processed = responses.loc[:, ["application_id", "partition_date"]]
+    # the payloads go now: the rows below are written and registered without them
+    del responses, stored
     context.log.info(
-        f"{len(responses)} response(s), {batch.bronze_transactions} bronze transaction(s): "
+        f"{len(processed)} response(s), {batch.bronze_transactions} bronze transaction(s): "
         f"{batch.new_transactions} new, {batch.already_in_silver} already in silver, "
         f"{batch.duplicates_collapsed} duplicate copies collapsed, {len(batch.rejected)} "
         f"rejected {batch.rule_counts or ''}"
@@ -84,7 +87,6 @@ def silver(
         "accounts",
         metadata={"dagster/row_count": len(batch.accounts)},
     )
-    processed = responses.loc[:, ["application_id", "partition_date"]]
     yield dg.Output(
         SilverTransactions(batch.transactions, applications=processed),
         "transactions",

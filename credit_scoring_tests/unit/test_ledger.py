@@ -139,6 +139,26 @@ def test_transactions_arriving_after_a_decision_are_not_sent_again(ledger):
     assert keys.loc["A-t1", "status"] == ERROR
 
 
+def test_a_days_keys_come_in_batches_of_the_size_asked_and_no_other_days(ledger):
+    """The reconciliation reads a day's keys in Arrow batches: every key once, none of
+    another day's, held or not."""
+    register(ledger, A=3, B=2)
+    register(ledger, "2026-10-06", C=1)
+
+    batches = list(ledger.transaction_key_batches(DAY, rows=2))
+
+    assert [batch.num_rows for batch in batches] == [2, 2, 1]
+    keys = sorted(
+        (row["application_id"], row["transaction_id"])
+        for batch in batches
+        for row in batch.to_pylist()
+    )
+    expected = ledger.transaction_keys([DAY]).loc[:, ["application_id", "transaction_id"]]
+    assert keys == sorted(expected.itertuples(index=False, name=None))
+    assert {app for app, _ in keys} == {"A", "B"}
+    assert list(ledger.transaction_key_batches("2026-10-07")) == []
+
+
 def test_a_transaction_follows_its_application_unless_it_arrived_after_the_decision(ledger):
     """A transaction's status is its application's, however it is read (the day's keys, the
     counts, the view); one arriving after the decision is held until a new decision is asked
@@ -414,3 +434,24 @@ def test_application_statuses_count_only_the_days_transactions(ledger):
     assert no_counts[["application_id", "status", "transactions"]].to_dict("records") == [
         {"application_id": "A", "status": PENDING, "transactions": 0}
     ]
+
+
+def test_rows_for_the_driver_are_made_a_slice_at_a_time_and_are_all_text():
+    """What registration hands the driver: every row once, in order, as strings, whatever the
+    slice size (Arrow-backed text and numbers alike)."""
+    from credit_scoring.ledger.sql import text_rows
+
+    frame = pd.DataFrame(
+        {
+            "application_id": pd.array(["A", "A", "B", "C", "C"], dtype="string[pyarrow]"),
+            "transaction_id": [1, 2, 3, 4, 5],
+        }
+    )
+    expected = [("A", "1"), ("A", "2"), ("B", "3"), ("C", "4"), ("C", "5")]
+
+    rows = text_rows(frame, size=2)
+
+    assert next(rows) == ("A", "1")  # lazily: the first slice, before the rest is made
+    assert [("A", "1"), *rows] == expected
+    assert list(text_rows(frame, size=50)) == expected
+    assert list(text_rows(frame.iloc[:0])) == []
