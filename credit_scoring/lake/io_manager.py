@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from credit_scoring.core.conventions import CREDIT_DATA_TEAM
 from credit_scoring.core.crashpoints import crash_point
+from credit_scoring.core.memory import release_free_heap
 from credit_scoring.lake.catalogue import register_views
 from credit_scoring.lake.handoffs import (
     FetchedResponses,
@@ -114,6 +115,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
             totals["files_written"] += 1 if written else 0
             totals["bytes"] += written
         register_views(self.lake, [table], context.log)
+        release_free_heap()  # the step's next output, or the next step, starts lighter
         context.add_output_metadata(
             {
                 **totals,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from datetime import date
@@ -310,3 +311,9 @@ def test_arrow_allocates_with_jemalloc_unless_the_operator_chose_a_pool(monkeypa
         assert use_returning_allocator() == "system"
     finally:
         pa.set_memory_pool(before)
+
+
+def test_freed_heap_pages_go_back_to_the_system_on_glibc():
+    from credit_scoring.core.memory import release_free_heap
+
+    assert release_free_heap() is (platform.libc_ver()[0] == "glibc")
