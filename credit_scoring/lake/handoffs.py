@@ -52,8 +52,6 @@ class ResponsesAwaitingSilver:
     they are standardised, before silver's own rows are written and registered.
     """
 
-    #: how many applications await silver (what :meth:`read` returns one response for)
-    awaiting: int
     reader: Callable[[], pd.DataFrame]
 
     def read(self) -> pd.DataFrame:

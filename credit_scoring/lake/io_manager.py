@@ -143,7 +143,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
             return latest_ok_responses(frame)
 
         context.log.info(f"{len(to_do)} application(s) await silver")
-        return ResponsesAwaitingSilver(awaiting=len(to_do), reader=read)
+        return ResponsesAwaitingSilver(reader=read)
 
 
 def merge_partition(
