@@ -26,7 +26,12 @@ from credit_scoring.ledger.schema import (
     scoring_status,
     transaction_status,
 )
-from credit_scoring.ledger.sql import driver_frame, driver_text_batches, utcnow
+from credit_scoring.ledger.sql import (
+    driver_frame,
+    driver_text_batches,
+    json_text_array,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -220,17 +225,27 @@ class Queries:
         with self.engine.begin() as conn:
             return driver_frame(conn, query)
 
-    def transaction_key_batches(self, day: str, rows: int = 200_000) -> Iterator[pa.RecordBatch]:
-        """(application_id, transaction_id) of every transaction registered for ``day``, as
-        Arrow batches of ``rows`` (for the reconciliation, which compares them in DuckDB)."""
+    def transaction_key_batches(
+        self, day: str, applications: int = 500
+    ) -> Iterator[pa.RecordBatch]:
+        """The transactions registered for ``day``, one row per application: its
+        ``application_id`` and ``transaction_ids``, the text of a JSON array of its transaction
+        ids, in Arrow batches of ``applications`` rows.
+
+        For the reconciliation, which unnests the arrays in DuckDB: the database builds each
+        array, so a day's two million keys cross the driver as a few thousand strings (2.7 s
+        instead of 6.7 s for the benchmark's largest day, as one Python row per key).
+        """
         t, s = application_transactions, scoring_status
+        ids = json_text_array(self.engine.dialect.name, t.c.transaction_id)
         query = (
-            sa.select(t.c.application_id, t.c.transaction_id)
+            sa.select(t.c.application_id, ids.label("transaction_ids"))
             .select_from(t.join(s, application_row_of(t.c.application_id)))
             .where(s.c.partition_date == day)
+            .group_by(t.c.application_id)
         )
         with self.engine.begin() as conn:
-            yield from driver_text_batches(conn, query, rows)
+            yield from driver_text_batches(conn, query, applications)
 
     def stale_sent(self, older_than: timedelta) -> pd.DataFrame:
         """Applications SENT longer ago than ``older_than`` (stuck work)."""

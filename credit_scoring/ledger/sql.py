@@ -156,12 +156,25 @@ def driver_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(query.selected_columns.keys()))
 
 
+def json_text_array(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """An aggregate of ``column``'s values as the text of a JSON array, in ``dialect``.
+
+    The database writes the array in C, escaping every value exactly, so that a reader of a
+    group's millions of values receives one string per group instead of one Python object per
+    value (PostgreSQL's ``json_agg`` is cast to text, or psycopg would parse it into lists).
+    """
+    if dialect == "sqlite":
+        return sa.func.json_group_array(column)
+    if dialect == "postgresql":
+        return sa.cast(sa.func.json_agg(column), sa.Text)
+    raise NotImplementedError(f"the ledger runs on sqlite and postgresql, not {dialect!r}")
+
+
 def driver_text_batches(
     conn: sa.Connection, query: sa.Select, rows: int
 ) -> Iterator[pa.RecordBatch]:
-    """``query``'s rows (text columns only), ``rows`` at a time, as Arrow batches: a reader of a
-    day's two million keys holds one batch of Python rows at once, not the day's (about
-    600 MB as tuples of strings)."""
+    """``query``'s rows (text columns only), ``rows`` at a time, as Arrow batches: a reader of
+    many rows holds one batch of Python rows at once, never all of them."""
     names = list(query.selected_columns.keys())
     with _driver_cursor(conn, query) as cursor:
         while chunk := cursor.fetchmany(rows):

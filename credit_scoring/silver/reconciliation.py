@@ -106,6 +106,13 @@ create temp table copies (
 LEDGER_KEYS_TABLE = """
 create temp table ledger_keys (application_id varchar, transaction_id varchar)
 """
+#: One batch of :meth:`Ledger.transaction_key_batches` (a JSON array of ids per application)
+#: as key rows.
+INSERT_LEDGER_KEYS = """
+insert into ledger_keys
+select application_id, unnest(from_json(transaction_ids, '["VARCHAR"]'))
+from ledger_batch
+"""
 #: Queries composed of this module's constants (noqa: S608): no input is interpolated.
 INSERT_COPIES = f"""
 insert into copies
@@ -196,7 +203,7 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         connection.execute(LEDGER_KEYS_TABLE)
         for keys in ledger.transaction_key_batches(day):
             connection.register("ledger_batch", keys)
-            connection.execute("insert into ledger_keys select * from ledger_batch")
+            connection.execute(INSERT_LEDGER_KEYS)
             connection.unregister("ledger_batch")
         (ledger_rows,) = connection.execute("select count(*) from ledger_keys").fetchone()
         connection.execute(COPIES_TABLE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from datetime import UTC, datetime, timedelta
@@ -139,23 +140,35 @@ def test_transactions_arriving_after_a_decision_are_not_sent_again(ledger):
     assert keys.loc["A-t1", "status"] == ERROR
 
 
-def test_a_days_keys_come_in_batches_of_the_size_asked_and_no_other_days(ledger):
-    """The reconciliation reads a day's keys in Arrow batches: every key once, none of
-    another day's, held or not."""
-    register(ledger, A=3, B=2)
-    register(ledger, "2026-10-06", C=1)
+def test_a_days_keys_come_as_one_json_array_per_application_and_no_other_days(ledger):
+    """The reconciliation reads a day's keys as one JSON array of ids per application, in
+    batches of the number of applications asked: every key once, exactly as registered (quotes,
+    backslashes and non-ASCII included), none of another day's."""
+    register(ledger, A=3, B=2, C=1)
+    odd = pd.DataFrame(
+        {
+            "application_id": "D",
+            "transaction_id": ['say "hi"', "back\\slash", "café ✓", "tab\tin"],
+            "partition_date": DAY,
+        }
+    )
+    ledger.register_transactions(odd, apps("D"))
+    register(ledger, "2026-10-06", E=1)
 
-    batches = list(ledger.transaction_key_batches(DAY, rows=2))
+    batches = list(ledger.transaction_key_batches(DAY, applications=3))
 
-    assert [batch.num_rows for batch in batches] == [2, 2, 1]
+    assert [batch.num_rows for batch in batches] == [3, 1]
+    assert batches[0].schema.names == ["application_id", "transaction_ids"]
     keys = sorted(
-        (row["application_id"], row["transaction_id"])
+        (row["application_id"], tid)
         for batch in batches
         for row in batch.to_pylist()
+        for tid in json.loads(row["transaction_ids"])
     )
     expected = ledger.transaction_keys([DAY]).loc[:, ["application_id", "transaction_id"]]
     assert keys == sorted(expected.itertuples(index=False, name=None))
-    assert {app for app, _ in keys} == {"A", "B"}
+    assert {app for app, _ in keys} == {"A", "B", "C", "D"}
+    assert {tid for app, tid in keys if app == "D"} == set(odd["transaction_id"])
     assert list(ledger.transaction_key_batches("2026-10-07")) == []
 
 
