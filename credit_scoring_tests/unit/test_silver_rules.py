@@ -197,10 +197,22 @@ def test_a_number_beyond_float_range_is_implausible_not_unreadable():
     }
 
 
-def test_an_account_whose_transactions_is_not_a_list_is_quarantined_with_its_id():
+@pytest.mark.parametrize(
+    ("transactions", "kind"),
+    [
+        ({"Id": "t2"}, "OBJECT"),
+        # text that reads like an array is still text: the account's transactions are unreadable
+        ('[{"Id": "t2"}]', "VARCHAR"),
+        (42, "UBIGINT"),
+        (True, "BOOLEAN"),
+    ],
+)
+def test_an_account_whose_transactions_is_not_a_list_is_quarantined_with_its_id(
+    transactions: object, kind: str
+):
     row = response("A", [tx("t1")])
     body = orjson.loads(row["payload"])
-    broken = {**body["Accounts"][0], "Id": "acc-broken", "Transactions": {"Id": "t2"}}
+    broken = {**body["Accounts"][0], "Id": "acc-broken", "Transactions": transactions}
     body["Accounts"].append(broken)
     row["payload"] = orjson.dumps(body).decode()
 
@@ -209,7 +221,7 @@ def test_an_account_whose_transactions_is_not_a_list_is_quarantined_with_its_id(
     assert batch.transactions["transaction_id"].tolist() == ["t1"]
     (reject,) = batch.rejected.to_dict("records")
     assert (reject["rule"], reject["account_id"]) == ("unreadable_transactions", "acc-broken")
-    assert "OBJECT, not an array" in reject["message"]
+    assert f"is {kind}, not an array" in reject["message"]
 
 
 def test_two_accounts_sharing_an_id_lose_none_of_their_rows():
