@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 BRONZE_COLUMNS = [
     "application_id",
@@ -233,6 +234,34 @@ def payload_batches(
     return batches
 
 
+#: Arrow-backed text: a day's silver rows hold eleven text columns, and as Python objects
+#: they took 470 MB per 500k transactions; in Arrow buffers about a third of that.
+ARROW_STRING = pd.ArrowDtype(pa.string())
+#: The flattened text columns that validation and standardisation read with Python's string
+#: semantics (``str.strip``'s whitespace, ``str.upper``, ``repr`` in messages): these become
+#: Python strings; every other text column passes through to silver in Arrow buffers, never
+#: made into millions of Python objects only to be converted back.
+PYTHON_TEXT = [
+    "transaction_id",
+    "date_raw",
+    "description",
+    "debit_raw",
+    "credit_raw",
+    "balance_raw",
+    "currency",
+]
+
+
+def transaction_frame(rows: pa.Table) -> pd.DataFrame:
+    """The flattened transactions as pandas: :data:`PYTHON_TEXT` as Python strings (``None``
+    where missing, as before), the other text columns Arrow-backed."""
+    python_text = [name for name in PYTHON_TEXT if name in rows.column_names]
+    frame = rows.drop_columns(python_text).to_pandas(types_mapper={pa.string(): ARROW_STRING}.get)
+    for name in python_text:
+        frame[name] = rows.column(name).to_pandas()
+    return frame.loc[:, rows.column_names]
+
+
 def flatten(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(accounts, transactions, unreadable responses and accounts) from bronze, slice by slice.
 
@@ -248,7 +277,7 @@ def flatten(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
             parts.append(
                 (
                     accounts,
-                    connection.sql(FLATTEN_SQL).df(),
+                    transaction_frame(connection.sql(FLATTEN_SQL).to_arrow_table()),
                     pd.concat([unreadable, unreadable_accounts(accounts)], ignore_index=True),
                 )
             )

@@ -15,7 +15,7 @@ from credit_scoring.lake.tables import (
     SILVER_TRANSACTIONS,
 )
 from credit_scoring.silver import flatten as flattening
-from credit_scoring.silver.flatten import flatten
+from credit_scoring.silver.flatten import ARROW_STRING, flatten
 from credit_scoring.silver.pii import holder_keys, mask_account_number
 from credit_scoring.silver.rules import assign_rules, messages, prepare
 
@@ -43,11 +43,6 @@ class SilverBatch:
     @property
     def rule_counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.rejected["rule"].value_counts().items()}
-
-
-#: Arrow-backed text: a day's silver rows hold eleven text columns, and as Python objects
-#: they took 470 MB per 500k transactions; in Arrow buffers about a third of that.
-ARROW_STRING = pd.ArrowDtype(pa.string())
 
 
 def arrow_strings(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
