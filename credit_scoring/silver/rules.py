@@ -171,7 +171,13 @@ def to_number(text: pd.Series) -> pd.Series:
     number"; as infinity the row is rejected for what it is, an implausible amount.
     """
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    overflow = numbers.isna() & text.str.match(_DECIMAL).fillna(False).astype(bool)
+    # only text that failed to parse is looked at again (almost never any): matching the
+    # pattern against every value cost more than the parse itself
+    unparsed = (numbers.isna() & text.notna()).to_numpy(dtype=bool)
+    overflow = np.zeros(len(text), dtype=bool)
+    if unparsed.any():
+        matched = text[unparsed].str.match(_DECIMAL).fillna(False)
+        overflow[unparsed] = matched.to_numpy(dtype=bool)
     if overflow.any():
         negative = text.str.startswith("-").fillna(False).astype(bool)
         numbers[overflow] = np.where(negative[overflow], -np.inf, np.inf)

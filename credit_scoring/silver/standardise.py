@@ -137,12 +137,12 @@ def _standardise_slice(
 
     message = messages(frame, rule)
     conflict_vs_stored = (rule == CONFLICT_WITH_SILVER) & ~frame["id_conflict"]
-    message = message.mask(
-        conflict_vs_stored,
-        "Id "
-        + frame["transaction_id"].astype(str)
-        + " is already in silver with different content; the new copy is quarantined",
-    )
+    if conflict_vs_stored.any():  # the message is made for those rows only, not the slice's
+        message.loc[conflict_vs_stored] = (
+            "Id "
+            + frame.loc[conflict_vs_stored, "transaction_id"].astype(str)
+            + " is already in silver with different content; the new copy is quarantined"
+        )
 
     valid = frame.loc[rule.isna()]
     collapsed = int(valid.duplicated(["application_id", "transaction_id"]).sum())

@@ -8,6 +8,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from credit_scoring.silver.rules import to_number
 from credit_scoring.silver.standardise import standardise
 from credit_scoring_tests.builders.flinks import account, bronze_row
 from credit_scoring_tests.builders.flinks import response as flinks_response
@@ -237,3 +238,19 @@ def test_two_accounts_sharing_an_id_lose_none_of_their_rows():
     # the quarantine's key includes the feed position: the twin's rows are numbered after
     assert sorted(batch.rejected["transaction_id"]) == ["t2", "t4"]
     assert batch.rejected["feed_position"].tolist() == [1, 3]
+
+
+def test_to_number_parses_numbers_and_reads_a_number_beyond_float_range_as_infinite():
+    """Only text that is a number too large for a float becomes infinite; other text that is
+    not a number, and missing values, become NaN."""
+    text = pd.Series(
+        ["12.50", "-3", "1e999", "-1e999", "9" * 400, "abc", "12,50", None, "+.5"],
+        dtype="string",
+    )
+
+    numbers = to_number(text).tolist()
+
+    assert numbers[:2] == [12.5, -3.0]
+    assert numbers[2:5] == [float("inf"), float("-inf"), float("inf")]
+    assert all(pd.isna(value) for value in numbers[5:8])
+    assert numbers[8] == 0.5
