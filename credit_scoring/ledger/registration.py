@@ -30,7 +30,13 @@ from credit_scoring.ledger.schema import (
     application_transactions,
     scoring_status,
 )
-from credit_scoring.ledger.sql import bound, bulk_insert_ignore, chunks, text_rows, utcnow
+from credit_scoring.ledger.sql import (
+    bound,
+    bulk_insert_ignore,
+    chunks,
+    insert_ignore_grouped,
+    utcnow,
+)
 
 #: Marker of transactions that arrive (by refetch) for an application already decided.
 ARRIVED_AFTER_DECISION = "ARRIVED_AFTER_DECISION"
@@ -43,7 +49,6 @@ _APPLICATION_COLUMNS = [
     "created_at",
     "updated_at",
 ]
-_TRANSACTION_COLUMNS = ["application_id", "transaction_id", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,18 @@ class Registration:
         app_keys = applications.loc[:, ["application_id", "partition_date"]].astype(str)
         t = application_transactions
         with self.engine.begin() as conn:
-            before_tx = self._count_rows(conn, t, app_ids)
-            before_apps = self._count_rows(conn, scoring_status, app_ids)
             stamp = bound(conn, t.c.created_at, now)
-            bulk_insert_ignore(
+            # the rows each insert reports are the ones that were not there yet
+            new_tx = insert_ignore_grouped(
                 self.engine,
                 conn,
                 t,
-                _TRANSACTION_COLUMNS,
-                ((app, tid, stamp) for app, tid in text_rows(keys)),
+                "application_id",
+                "transaction_id",
+                {"created_at": stamp},
+                keys,
             )
-            bulk_insert_ignore(
+            new_apps = bulk_insert_ignore(
                 self.engine,
                 conn,
                 scoring_status,
@@ -105,14 +111,11 @@ class Registration:
                 ),
             )
             crash_point("ledger.register_before_commit")
-            after_tx = self._count_rows(conn, t, app_ids)
-            after_apps = self._count_rows(conn, scoring_status, app_ids)
             late = sum(self._settle_applications(conn, chunk, now) for chunk in chunks(app_ids))
-        new_tx = after_tx - before_tx
         return RegisterResult(
             new_transactions=new_tx,
             already_registered=len(keys) - new_tx,
-            new_applications=after_apps - before_apps,
+            new_applications=new_apps,
             late_transactions=late,
         )
 
@@ -162,16 +165,3 @@ class Registration:
             .values(state=SILVERED, updated_at=now)
         )
         return late
-
-    @staticmethod
-    def _count_rows(conn: sa.Connection, table: sa.Table, app_ids: Sequence[str]) -> int:
-        """Rows of ``table`` (applications or their transactions) of these applications."""
-        total = 0
-        for chunk in chunks(app_ids):
-            query = (
-                sa.select(sa.func.count())
-                .select_from(table)
-                .where(table.c.application_id.in_(chunk))
-            )
-            total += conn.scalar(query) or 0
-        return total

@@ -1,6 +1,7 @@
 """SQL building blocks the ledger's operations share: one dialect-aware place for
 insert-or-ignore, bulk loads through the driver (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL), chunked IN lists and time values.
+PostgreSQL, or on SQLite one JSON array of values per group unnested by ``json_each``),
+chunked IN lists and time values.
 
 Every operation of the ledger is set-based: these helpers exist so that none of them grows a
 loop of one statement per transaction.
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -64,8 +66,9 @@ def bulk_insert_ignore(
     table: sa.Table,
     columns: list[str],
     rows: Iterable[tuple[Any, ...]],
-) -> None:
-    """Insert-or-ignore many rows given as tuples in ``columns`` order, through the driver.
+) -> int:
+    """Insert-or-ignore many rows given as tuples in ``columns`` order, through the driver;
+    returns the rows inserted (those not already present).
 
     The statement is compiled once by SQLAlchemy for the connection's dialect and the rows
     go straight to the DB-API's ``executemany``: SQLAlchemy's per-row parameter processing
@@ -73,8 +76,7 @@ def bulk_insert_ignore(
     the driver's form (see :func:`bound`).
     """
     if conn.dialect.name == "postgresql":
-        _copy_insert_ignore(conn, table, columns, rows)
-        return
+        return _copy_insert_ignore(conn, table, columns, rows)
     compiled = insert_ignore(engine, table).compile(dialect=conn.dialect, column_keys=columns)
     if compiled.positional:
         order = [columns.index(name) for name in compiled.positiontup or []]
@@ -82,13 +84,15 @@ def bulk_insert_ignore(
             rows = (tuple(row[i] for i in order) for row in rows)
     else:
         rows = (dict(zip(columns, row, strict=True)) for row in rows)
+    inserted = 0
     for chunk in batched(rows, 50_000):
-        conn.exec_driver_sql(str(compiled), chunk)
+        inserted += conn.exec_driver_sql(str(compiled), chunk).rowcount
+    return inserted
 
 
 def _copy_insert_ignore(
     conn: sa.Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]
-) -> None:
+) -> int:
     """PostgreSQL's fastest bulk path: ``COPY`` into a temporary table, then one ``INSERT ...
     SELECT`` of the rows not already present (COPY itself cannot ignore duplicates).
 
@@ -124,8 +128,78 @@ def _copy_insert_ignore(
                 "(SELECT 1 FROM {} WHERE {}) ON CONFLICT DO NOTHING"
             ).format(target, names, names, staging, target, present)
         )
+        return max(cursor.rowcount, 0)
     finally:
         cursor.close()
+
+
+def grouped_json_arrays(
+    frame: pd.DataFrame, key: str, value: str, groups: int = 500
+) -> Iterator[list[tuple[str, str]]]:
+    """``frame``'s ``value`` column gathered per ``key``, as ``(key, JSON array text)`` pairs,
+    ``groups`` keys at a time.
+
+    Grouping happens in Arrow and each array is written by orjson, so a day's two million
+    values cross into the database as one string per key instead of one Python tuple each,
+    and only one batch of keys' values exists as Python objects at a time. A missing value
+    raises: it would otherwise be dropped by the insert's NOT NULL constraint without a word.
+    """
+    table = pa.table(
+        {
+            key: pa.array(frame[key], from_pandas=True).cast(pa.string()),
+            value: pa.array(frame[value], from_pandas=True).cast(pa.string()),
+        }
+    )
+    missing = {name: table.column(name).null_count for name in (key, value)}
+    if any(missing.values()):
+        raise ValueError(
+            f"cannot register rows with missing keys (missing values per column: {missing}); "
+            "every row needs both before it enters the ledger"
+        )
+    grouped = table.group_by(key, use_threads=False).aggregate([(value, "list")])
+    for start in range(0, grouped.num_rows, groups):
+        part = grouped.slice(start, groups)
+        yield [
+            (group, orjson.dumps(values).decode())
+            for group, values in zip(
+                part.column(key).to_pylist(), part.column(f"{value}_list").to_pylist(), strict=True
+            )
+        ]
+
+
+def insert_ignore_grouped(
+    engine: sa.Engine,
+    conn: sa.Connection,
+    table: sa.Table,
+    key: str,
+    value: str,
+    constants: dict[str, Any],
+    frame: pd.DataFrame,
+) -> int:
+    """Insert-or-ignore ``frame``'s (``key``, ``value``) rows with the same ``constants`` in
+    every row; returns the rows inserted.
+
+    On SQLite each key's values travel as one JSON array that ``json_each`` unnests inside
+    the database: one parameter set per key instead of one per row (half the time of a day's
+    registration). Other databases take the driver's bulk path row by row.
+    """
+    names = list(constants)
+    fixed = tuple(constants.values())
+    if conn.dialect.name != "sqlite":
+        rows = ((*pair, *fixed) for pair in text_rows(frame.loc[:, [key, value]]))
+        return bulk_insert_ignore(engine, conn, table, [key, value, *names], rows)
+    # identifiers come from the table's own schema, quoted by the dialect; values are bound
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(table.c[name].name) for name in [key, value, *names])
+    statement = (
+        f"INSERT OR IGNORE INTO {quote(table.name)} ({columns}) "  # noqa: S608
+        f"SELECT ?, json_each.value{', ?' * len(names)} FROM json_each(?)"
+    )
+    inserted = 0
+    for batch in grouped_json_arrays(frame, key, value):
+        params = [(group, *fixed, array) for group, array in batch]
+        inserted += conn.exec_driver_sql(statement, params).rowcount
+    return inserted
 
 
 @contextlib.contextmanager
