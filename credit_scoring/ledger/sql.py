@@ -142,11 +142,10 @@ def grouped_json_arrays(
     Grouping happens in Arrow and each array is written by orjson, so a day's two million
     values cross into the database as one string per key instead of one Python tuple each.
     Grouping a slice of rows at a time bounds what Arrow's allocator holds on to afterwards
-    (grouping a 2M-row day at once left the process 113 MB larger after the heap was trimmed,
-    50,000 rows at a time 37 MB); a key whose rows
-    span two slices gets an array from each, which insert-or-ignore takes alike. A missing
-    value raises: it would otherwise be dropped by the insert's NOT NULL constraint without a
-    word.
+    (grouping a 2M-row day at once left the process 113 MB larger after the heap was trimmed;
+    50,000 rows at a time, 37 MB). A key whose rows span two slices gets an array from each,
+    which insert-or-ignore takes alike. A missing value raises: it would otherwise be dropped
+    by the insert's NOT NULL constraint without a word.
     """
     for first in range(0, len(frame), rows):
         part = frame.iloc[first : first + rows]
