@@ -30,13 +30,7 @@ from credit_scoring.ledger.schema import (
     application_transactions,
     scoring_status,
 )
-from credit_scoring.ledger.sql import (
-    bound,
-    bulk_insert_ignore,
-    chunks,
-    insert_ignore_grouped,
-    utcnow,
-)
+from credit_scoring.ledger.sql import bound, bulk_insert_ignore, chunks, text_rows, utcnow
 
 #: Marker of transactions that arrive (by refetch) for an application already decided.
 ARRIVED_AFTER_DECISION = "ARRIVED_AFTER_DECISION"
@@ -49,6 +43,7 @@ _APPLICATION_COLUMNS = [
     "created_at",
     "updated_at",
 ]
+_TRANSACTION_COLUMNS = ["application_id", "transaction_id", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -86,14 +81,12 @@ class Registration:
         with self.engine.begin() as conn:
             stamp = bound(conn, t.c.created_at, now)
             # the rows each insert reports are the ones that were not there yet
-            new_tx = insert_ignore_grouped(
+            new_tx = bulk_insert_ignore(
                 self.engine,
                 conn,
                 t,
-                "application_id",
-                "transaction_id",
-                {"created_at": stamp},
-                keys,
+                _TRANSACTION_COLUMNS,
+                ((app, tid, stamp) for app, tid in text_rows(keys)),
             )
             new_apps = bulk_insert_ignore(
                 self.engine,

@@ -1,7 +1,6 @@
 """SQL building blocks the ledger's operations share: one dialect-aware place for
 insert-or-ignore, bulk loads through the driver (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL, or on SQLite one JSON array of values per group unnested by ``json_each``),
-chunked IN lists and time values.
+PostgreSQL), chunked IN lists and time values.
 
 Every operation of the ledger is set-based: these helpers exist so that none of them grows a
 loop of one statement per transaction.
@@ -16,7 +15,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-import orjson
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -131,84 +129,6 @@ def _copy_insert_ignore(
         return max(cursor.rowcount, 0)
     finally:
         cursor.close()
-
-
-def grouped_json_arrays(
-    frame: pd.DataFrame, key: str, value: str, groups: int = 500, rows: int = 50_000
-) -> Iterator[list[tuple[str, str]]]:
-    """``frame``'s ``value`` column gathered per ``key``, as ``(key, JSON array text)`` pairs,
-    at most ``groups`` pairs at a time, ``rows`` rows of ``frame`` grouped at a time.
-
-    Grouping happens in Arrow and each array is written by orjson, so a day's two million
-    values cross into the database as one string per key instead of one Python tuple each.
-    Grouping a slice of rows at a time bounds what Arrow's allocator holds on to afterwards
-    (grouping a 2M-row day at once left the process 113 MB larger after the heap was trimmed;
-    50,000 rows at a time, 37 MB). A key whose rows span two slices gets an array from each,
-    which insert-or-ignore takes alike. A missing value raises: it would otherwise be dropped
-    by the insert's NOT NULL constraint without a word.
-    """
-    for first in range(0, len(frame), rows):
-        part = frame.iloc[first : first + rows]
-        table = pa.table(
-            {
-                key: pa.array(part[key], from_pandas=True).cast(pa.string()),
-                value: pa.array(part[value], from_pandas=True).cast(pa.string()),
-            }
-        )
-        missing = {name: table.column(name).null_count for name in (key, value)}
-        if any(missing.values()):
-            raise ValueError(
-                f"cannot register rows with missing keys (missing values per column in rows "
-                f"{first}-{first + len(part) - 1}: {missing}); every row needs both before it "
-                "enters the ledger"
-            )
-        grouped = table.group_by(key, use_threads=False).aggregate([(value, "list")])
-        del table
-        for start in range(0, grouped.num_rows, groups):
-            batch = grouped.slice(start, groups)
-            yield [
-                (group, orjson.dumps(values).decode())
-                for group, values in zip(
-                    batch.column(key).to_pylist(),
-                    batch.column(f"{value}_list").to_pylist(),
-                    strict=True,
-                )
-            ]
-
-
-def insert_ignore_grouped(
-    engine: sa.Engine,
-    conn: sa.Connection,
-    table: sa.Table,
-    key: str,
-    value: str,
-    constants: dict[str, Any],
-    frame: pd.DataFrame,
-) -> int:
-    """Insert-or-ignore ``frame``'s (``key``, ``value``) rows with the same ``constants`` in
-    every row; returns the rows inserted.
-
-    On SQLite each key's values travel as one JSON array that ``json_each`` unnests inside
-    the database: one parameter set per key instead of one per row (half the time of a day's
-    registration). Other databases take the driver's bulk path row by row.
-    """
-    names = list(constants)
-    fixed = tuple(constants.values())
-    if conn.dialect.name != "sqlite":
-        rows = ((*pair, *fixed) for pair in text_rows(frame.loc[:, [key, value]]))
-        return bulk_insert_ignore(engine, conn, table, [key, value, *names], rows)
-    # identifiers come from the table's own schema, quoted by the dialect; values are bound
-    quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(table.c[name].name) for name in [key, value, *names])
-    statement = (
-        f"INSERT OR IGNORE INTO {quote(table.name)} ({columns}) "  # noqa: S608
-        f"SELECT ?, json_each.value{', ?' * len(names)} FROM json_each(?)"
-    )
-    inserted = 0
-    for batch in grouped_json_arrays(frame, key, value):
-        params = [(group, *fixed, array) for group, array in batch]
-        inserted += conn.exec_driver_sql(statement, params).rowcount
-    return inserted
 
 
 @contextlib.contextmanager

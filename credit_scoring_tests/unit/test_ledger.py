@@ -468,38 +468,3 @@ def test_rows_for_the_driver_are_made_a_slice_at_a_time_and_are_all_text():
     assert [("A", "1"), *rows] == expected
     assert list(text_rows(frame, size=50)) == expected
     assert list(text_rows(frame.iloc[:0])) == []
-
-
-@pytest.mark.parametrize(("groups", "rows"), [(1, 50_000), (2, 50_000), (500, 50_000), (2, 2)])
-def test_grouped_arrays_carry_every_row_once_as_text_whatever_the_group_size(groups, rows):
-    """What SQLite's registration hands ``json_each``: per application, a JSON array of its
-    ids as text (numbers included; one per slice of ``rows`` it has rows in), every row
-    exactly once, batches of at most ``groups``."""
-    from credit_scoring.ledger.sql import grouped_json_arrays
-
-    frame = pd.DataFrame(
-        {
-            "application_id": pd.array(["A", "B", "A", "C", "A"], dtype="string[pyarrow]"),
-            "transaction_id": ['q"uote', "back\\slash", "café ✓", "7", "tab\tin"],
-        }
-    )
-
-    batches = list(grouped_json_arrays(frame, "application_id", "transaction_id", groups, rows))
-
-    assert all(0 < len(batch) <= groups for batch in batches)
-    pairs = [(app, json.loads(array)) for batch in batches for app, array in batch]
-    # slices of two rows: A B | A C | A, so A's ids come in three arrays
-    expected_apps = ["A", "B", "C"] if rows > len(frame) else ["A", "A", "A", "B", "C"]
-    assert sorted(app for app, _ in pairs) == expected_apps
-    rows = sorted((app, tid) for app, ids in pairs for tid in ids)
-    assert rows == sorted(frame.itertuples(index=False, name=None))
-    numbers = pd.DataFrame({"application_id": ["A", "A"], "transaction_id": [1, 2]})
-    assert list(grouped_json_arrays(numbers, "application_id", "transaction_id")) == [
-        [("A", '["1","2"]')]
-    ]
-    with pytest.raises(ValueError, match="missing"):
-        list(
-            grouped_json_arrays(
-                frame.assign(transaction_id=None), "application_id", "transaction_id"
-            )
-        )
