@@ -39,9 +39,12 @@ def test_register_is_insert_or_ignore_and_counts_new_rows(ledger):
 
     assert (first.new_transactions, first.new_applications) == (3, 2)
     assert (again.new_transactions, again.already_registered, again.new_applications) == (0, 3, 0)
+    # three of A's five present, two new; C new: only the rows actually inserted count
+    mixed = register(ledger, A=5, C=1)
+    assert (mixed.new_transactions, mixed.already_registered, mixed.new_applications) == (3, 3, 1)
     counts = ledger.status_counts([DAY])
     assert counts.to_dict("records") == [
-        {"partition_date": DAY, "status": PENDING, "transactions": 3, "applications": 2}
+        {"partition_date": DAY, "status": PENDING, "transactions": 6, "applications": 3}
     ]
 
 
