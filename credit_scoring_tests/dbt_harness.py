@@ -129,6 +129,7 @@ def run_dbt(
     check: bool = True,
     selection: tuple[str, ...] = ("--exclude", MONITORING_SELECTION),
     window_in: str = "vars",
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``dbt <command>`` over ``[min_date, max_date)``, run by hand: into dbt's own database
     ``home/analytics.duckdb`` (:data:`ANALYTICS_DATABASE`), exporting nothing.
@@ -136,10 +137,12 @@ def run_dbt(
     By default the features part of the project, as the ``dbt_features`` asset runs it (the
     monitoring models read decisions these tests do not make). The window goes in as
     ``--vars``, as an analyst types it, or (``window_in="environment"``) as Dagster passes it.
+    ``extra_env``: more environment variables for dbt (e.g. its memory limit).
     """
     env = {**os.environ, "CREDIT_SCORING_HOME": str(home)}
     for variable in ("CREDIT_SCORING_LAKE_URL", DATABASE_VAR, EXPORT_DIR_VAR):
         env.pop(variable, None)
+    env.update(extra_env or {})
     window = {"min_date": min_date, "max_date": max_date}
     if window_in == "environment":
         env.update({WINDOW_ENV[name]: value for name, value in window.items()})

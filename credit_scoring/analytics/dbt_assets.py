@@ -137,15 +137,17 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         context.log.info(f"dbt build for {span}")
         target = new_target_path(f"{context.run.run_id[:8]}-{name}")
         # outside the home: nothing but logs and caches is written under a worker's home
-        with tempfile.TemporaryDirectory(prefix="credit-scoring-dbt-") as exports:
-            with dbt_environment(window, export_dir=Path(exports)):
+        with tempfile.TemporaryDirectory(prefix="credit-scoring-dbt-") as scratch:
+            exports = Path(scratch) / "exports"
+            exports.mkdir()
+            with dbt_environment(window, export_dir=exports, spill_dir=Path(scratch) / "spill"):
                 invocation = dbt.cli(["build"], context=context, target_path=target)
                 events = []
                 for index, result in enumerate(invocation.stream()):
                     events.append(result)
                     if index == 0:
                         crash_point("dbt.midway", name)
-            published = publish(lake.store(), ledger.get().engine, Path(exports), days)
+            published = publish(lake.store(), ledger.get().engine, exports, days)
         context.log.info(
             "published to the lake: "
             + (

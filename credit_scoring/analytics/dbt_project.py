@@ -39,6 +39,8 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 DATABASE_VAR = "CREDIT_SCORING_DBT_DATABASE"
 #: The folder a dbt step exports its models' window to (macros/export_window.sql).
 EXPORT_DIR_VAR = "CREDIT_SCORING_DBT_EXPORT_DIR"
+#: The folder dbt's DuckDB spills to beyond its memory limit (macros/memory_bounds.sql).
+SPILL_DIR_VAR = "CREDIT_SCORING_DBT_SPILL_DIR"
 IN_MEMORY = ":memory:"
 
 
@@ -57,14 +59,18 @@ WINDOW_ENV = {"min_date": "CREDIT_SCORING_DBT_MIN_DATE", "max_date": "CREDIT_SCO
 
 
 @contextlib.contextmanager
-def dbt_environment(window: Mapping[str, str], export_dir: Path | None = None) -> Iterator[None]:
+def dbt_environment(
+    window: Mapping[str, str], export_dir: Path | None = None, spill_dir: Path | None = None
+) -> Iterator[None]:
     """This process's environment as dbt needs it while dagster-dbt spawns it, then restored.
 
     dagster-dbt hands dbt this process's environment (it takes no other): the profile and the
     lake sources read ``CREDIT_SCORING_HOME``, which must be set and absolute (it defaults to
     ``.credit_scoring`` in the repository when unset), the window travels as
-    :data:`WINDOW_ENV`, and the folder for the models' exports as :data:`EXPORT_DIR_VAR`. Steps
-    of one run process execute one at a time, so nothing else reads the environment meanwhile.
+    :data:`WINDOW_ENV`, the folder for the models' exports as :data:`EXPORT_DIR_VAR`, and the
+    folder DuckDB spills to beyond its memory limit as :data:`SPILL_DIR_VAR` (one per step: two
+    DuckDB processes must never share one). Steps of one run process execute one at a time, so
+    nothing else reads the environment meanwhile.
 
     The step's ``dbt.log`` keeps dbt's info lines (each node, its result, every error) unless
     ``DBT_LOG_LEVEL_FILE`` asks for more: at dbt's default, debug, it also logs every query and
@@ -78,6 +84,8 @@ def dbt_environment(window: Mapping[str, str], export_dir: Path | None = None) -
     }
     if export_dir is not None:
         values[EXPORT_DIR_VAR] = str(export_dir)
+    if spill_dir is not None:
+        values[SPILL_DIR_VAR] = str(spill_dir)
     with environment_set(values):
         yield
 

@@ -58,6 +58,10 @@ class ResponsesAwaitingSilver:
         return self.reader()
 
 
+#: The bronze columns that pick each application's latest successful response, payload aside.
+LATEST_COLUMNS = ["response_id", "application_id", "fetched_at", "ok"]
+
+
 def latest_ok_responses(bronze: pd.DataFrame) -> pd.DataFrame:
     """The most recent successful response per application (a refetch supersedes older ones)."""
     ok = bronze.loc[bronze["ok"].astype(bool)]

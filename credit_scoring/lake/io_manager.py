@@ -22,27 +22,33 @@ that still need silver.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
 from credit_scoring.core.conventions import CREDIT_DATA_TEAM
 from credit_scoring.core.crashpoints import crash_point
-from credit_scoring.core.memory import release_free_heap
+from credit_scoring.core.memory import release_free_heap, spilling_duckdb
 from credit_scoring.lake.catalogue import register_views
 from credit_scoring.lake.handoffs import (
+    LATEST_COLUMNS,
     FetchedResponses,
     ResponsesAwaitingSilver,
     SilverTransactions,
     latest_ok_responses,
 )
 from credit_scoring.lake.locks import partition_lock
+from credit_scoring.lake.spool import Spooled
 from credit_scoring.lake.storage import LakeResource, LakeStore
 from credit_scoring.lake.tables import LakeTable, table_for
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.resource import LedgerResource
 
-LakeOutput = pd.DataFrame | FetchedResponses | SilverTransactions
+LakeOutput = pd.DataFrame | Spooled | FetchedResponses | SilverTransactions
+#: Rows read from a partition file, or from a spool, at a time.
+ROWS_PER_BATCH = 131_072
 #: How every asset stored in the lake is declared: this IO manager, Parquet, the data team.
 LAKE_OUTPUT = {
     "io_manager_key": "lake_io_manager",
@@ -51,19 +57,30 @@ LAKE_OUTPUT = {
 }
 
 
-def rows_of(value: LakeOutput) -> pd.DataFrame:
+def rows_of(value: LakeOutput) -> pd.DataFrame | Spooled:
     """The rows a lake output stores."""
-    return value if isinstance(value, pd.DataFrame) else value.rows
+    return value if isinstance(value, pd.DataFrame | Spooled) else value.rows
 
 
-def record_in_ledger(value: LakeOutput, ledger: Ledger, day: str, part: pd.DataFrame) -> None:
-    """The ledger's part of one day's write, as the value asks (see the module docstring)."""
+def days_of(rows: pd.DataFrame | Spooled) -> set[str]:
+    """The partition days ``rows`` hold."""
+    if isinstance(rows, Spooled):
+        return rows.days()
+    return set(rows["partition_date"].astype(str))
+
+
+def record_in_ledger(
+    value: LakeOutput, ledger: Ledger, day: str, part: pd.DataFrame | None
+) -> None:
+    """The ledger's part of one day's write, as the value asks (see the module docstring);
+    ``part`` is the day's rows, or None when they are spooled."""
     if isinstance(value, FetchedResponses):
         ledger.record_fetch_outcomes(part, owner=value.lease_owner)
     elif isinstance(value, SilverTransactions):
         apps = value.applications
+        keys = ["application_id", "transaction_id"]
         ledger.register_transactions(
-            part.loc[:, ["application_id", "transaction_id", "partition_date"]],
+            value.rows.frames(day, keys) if part is None else part.loc[:, keys],
             apps.loc[apps["partition_date"].astype(str) == day],
         )
 
@@ -86,8 +103,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
         days = self._days(context)
         store = self.lake.store()
         ledger = self.ledger.get()
-        frame = rows_of(obj)
-        unexpected = set(frame["partition_date"].astype(str)) - set(days)
+        rows = rows_of(obj)
+        unexpected = days_of(rows) - set(days)
         if unexpected:
             raise ValueError(
                 f"{table.path}: rows for partition(s) {sorted(unexpected)} outside this run's "
@@ -101,13 +118,19 @@ class LakeIOManager(dg.ConfigurableIOManager):
             "stale_temp_files_removed": 0,
         }
         for day in days:
-            # one day (a daily run) is the whole frame: no copy of a day's rows is made
-            part = (
-                frame if len(days) == 1 else frame.loc[frame["partition_date"].astype(str) == day]
-            )
+            part = None
+            if isinstance(rows, pd.DataFrame):
+                # one day (a daily run) is the whole frame: no copy of a day's rows is made
+                part = (
+                    rows if len(days) == 1 else rows.loc[rows["partition_date"].astype(str) == day]
+                )
             with partition_lock(ledger.engine, f"{table.path}/{day}"):
                 totals["stale_temp_files_removed"] += store.sweep_temporaries(table, day)
-                new, present, written = merge_partition(store, table, day, part)
+                new, present, written = (
+                    merge_spooled(store, table, day, rows)
+                    if part is None
+                    else merge_partition(store, table, day, part)
+                )
                 crash_point("lake.renamed_before_ledger", table.path)
                 record_in_ledger(obj, ledger, day, part)
             totals["rows_new"] += new
@@ -138,9 +161,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
         store, log = self.lake.store(), context.log
 
         def read() -> pd.DataFrame:
-            frame = store.read(table, days, payloads_in_arrow=True, applications=to_do)
-            log.info(f"read {len(frame)} row(s) of {table.path} for {len(days)} day(s)")
-            return latest_ok_responses(frame)
+            # which response counts is decided without the payloads, which are then read for
+            # those responses only
+            heads = store.read(table, days, columns=LATEST_COLUMNS, applications=to_do)
+            latest = latest_ok_responses(heads)["response_id"]
+            frame = store.read_selected(table, days, "response_id", set(latest))
+            log.info(
+                f"read the latest successful response of {len(frame)} application(s) from "
+                f"{len(heads)} row(s) of {table.path} for {len(days)} day(s)"
+            )
+            return frame
 
         context.log.info(f"{len(to_do)} application(s) await silver")
         return ResponsesAwaitingSilver(reader=read)
@@ -170,6 +200,41 @@ def merge_partition(
     existing = store.read(table, [day])
     merged = pd.concat([existing, new_rows], ignore_index=True)
     return len(new_rows), present, store.write(table, day, merged)
+
+
+def merge_spooled(
+    store: LakeStore, table: LakeTable, day: str, spooled: Spooled
+) -> tuple[int, int, int]:
+    """:func:`merge_partition` for spooled rows, streamed a batch at a time: rows whose key the
+    partition already holds are kept as stored, the others added. Spooled rows are unique by
+    key (silver's slices hold whole applications, each one deduplicated)."""
+    incoming = spooled.rows(day)
+    if not store.exists(table, day):
+        return incoming, 0, store.write_batches(table, day, table.schema, spooled.batches(day))
+    if not incoming:
+        return 0, 0, 0
+    key = list(table.primary_key)
+    with spilling_duckdb() as database:
+        stored_keys = pa.RecordBatchReader.from_batches(
+            pa.schema([table.schema.field(column) for column in key]),
+            store.iter_batches(table, day, key, ROWS_PER_BATCH),
+        )
+        database.from_arrow(stored_keys).create("stored_keys")
+        database.read_parquet(str(spooled.files[day])).create_view("spooled")
+        # composed of the table's declared key columns (noqa: S608): no input is interpolated
+        new_rows = f"select spooled.* from spooled anti join stored_keys using ({', '.join(key)})"  # noqa: S608
+        ((new,),) = database.sql(f"select count(*) from ({new_rows})").fetchall()  # noqa: S608
+        if not new:
+            return 0, incoming, 0
+        additions = database.sql(new_rows).to_arrow_reader(ROWS_PER_BATCH)
+        parts = (
+            batch if batch.schema.equals(table.schema) else batch.cast(table.schema)
+            for batch in chain(
+                store.iter_batches(table, day, table.schema.names, ROWS_PER_BATCH), additions
+            )
+        )
+        written = store.write_batches(table, day, table.schema, parts)
+    return new, incoming - new, written
 
 
 def table_schema(schema: pa.Schema) -> dg.TableSchema:

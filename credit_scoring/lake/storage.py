@@ -14,11 +14,12 @@ import os
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
@@ -28,6 +29,8 @@ from credit_scoring.core.locations import LOCAL_PROTOCOLS, upath
 from credit_scoring.lake.tables import LakeTable
 
 FILE_NAME = "data.parquet"
+#: Rows :meth:`LakeStore.read_selected` reads at a time (at most one row group's worth).
+ROWS_PER_READ = 1024
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
@@ -138,6 +141,26 @@ class LakeStore:
             return table.schema.empty_table()
         return pa.schema([table.schema.field(c) for c in columns]).empty_table()
 
+    def read_selected(
+        self, table: LakeTable, days: Iterable[str], column: str, values: Collection[str]
+    ) -> pd.DataFrame:
+        """The rows of ``days`` whose ``column`` is one of ``values``, with :meth:`read`'s
+        ``payloads_in_arrow``.
+
+        The files are read a row group at a time and each group filtered as it is read, so only
+        the selected rows are held, with one group beyond them: selecting a day's latest
+        responses by id once held every payload of the day, and several copies of them.
+        """
+        wanted = pa.array(sorted(values), pa.string())
+        kept = [
+            chosen
+            for day in days
+            for batch in self.iter_batches(table, day, table.schema.names, ROWS_PER_READ)
+            if (chosen := batch.filter(pc.is_in(batch.column(column), value_set=wanted))).num_rows
+        ]
+        arrow = pa.Table.from_batches(kept, schema=table.schema)
+        return arrow.to_pandas(types_mapper={pa.large_string(): LARGE_TEXT}.get)
+
     def iter_batches(
         self, table: LakeTable, day: str, columns: list[str], rows: int
     ) -> Iterator[pa.RecordBatch]:
@@ -147,7 +170,10 @@ class LakeStore:
         if not path.exists():
             return
         with path.open("rb") as handle:
-            yield from pq.ParquetFile(handle).iter_batches(batch_size=rows, columns=columns)
+            # without pre-buffering: it reads ahead across row groups, and held about twice a
+            # 2M-transaction day's bronze payloads while a reader wanted one group of them
+            reader = pq.ParquetFile(handle, pre_buffer=False)
+            yield from reader.iter_batches(batch_size=rows, columns=columns)
 
     def sweep_temporaries(self, table: LakeTable, day: str) -> int:
         """Delete temporary files a killed writer left in the partition; returns how many.
@@ -172,12 +198,24 @@ class LakeStore:
 
     def write_arrow(self, table: LakeTable, day: str, arrow: pa.Table) -> int:
         """Replace the partition's file with ``arrow`` atomically; returns bytes written."""
+        return self.write_batches(table, day, arrow.schema, [arrow])
+
+    def write_batches(
+        self,
+        table: LakeTable,
+        day: str,
+        schema: pa.Schema,
+        parts: Iterable[pa.Table | pa.RecordBatch],
+    ) -> int:
+        """Replace the partition's file with ``parts``, in order, atomically; returns bytes
+        written. Each part is written as it comes, so a caller streaming a large partition
+        from another file holds one part at a time, never the partition."""
         target = self.partition_file(table, day)
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.is_local:
             temporary = target.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
             try:
-                pq.write_table(arrow, temporary.path, compression="zstd")
+                _write_parquet(temporary.path, schema, parts, table.rows_per_group)
                 written_at = time.time_ns()
                 os.utime(temporary.path, ns=(written_at, written_at))
                 with open(temporary.path, "rb+") as handle:
@@ -189,7 +227,7 @@ class LakeStore:
                     temporary.unlink()
         else:
             with target.open("wb") as handle:
-                pq.write_table(arrow, handle, compression="zstd")
+                _write_parquet(handle, schema, parts, table.rows_per_group)
         return target.stat().st_size
 
     def has_partitions(self, table: LakeTable) -> bool:
@@ -209,6 +247,17 @@ class LakeResource(dg.ConfigurableResource):
 
     def store(self) -> LakeStore:
         return LakeStore(self.root)
+
+
+def _write_parquet(
+    where: str | BinaryIO,
+    schema: pa.Schema,
+    parts: Iterable[pa.Table | pa.RecordBatch],
+    rows_per_group: int | None,
+) -> None:
+    with pq.ParquetWriter(where, schema, compression="zstd") as writer:
+        for part in parts:
+            writer.write(part, row_group_size=rows_per_group)
 
 
 def to_arrow(frame: pd.DataFrame, table: LakeTable) -> pa.Table:

@@ -9,7 +9,7 @@ application was decided from being sent again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -62,11 +62,13 @@ class Registration:
     engine: sa.Engine
 
     def register_transactions(
-        self, transactions: pd.DataFrame, applications: pd.DataFrame
+        self, transactions: pd.DataFrame | Iterable[pd.DataFrame], applications: pd.DataFrame
     ) -> RegisterResult:
         """Register silver's transactions (insert-or-ignore) and mark their applications SILVERED.
 
-        ``transactions``: application_id, transaction_id. ``applications``: application_id,
+        ``transactions``: application_id, transaction_id; or such frames one after another (a
+        day's silver read back a batch at a time), registered in the same database transaction
+        as a single frame would be. ``applications``: application_id,
         partition_date — every application silver processed, including those with no
         transactions, so each gets its application row (new ones PENDING). A transaction's
         status is its application's; one arriving for an application already SENT or SCORED is
@@ -75,7 +77,15 @@ class Registration:
         """
         now = utcnow()
         app_ids = [str(a) for a in applications["application_id"]]
-        keys = transactions.loc[:, ["application_id", "transaction_id"]]
+        frames = [transactions] if isinstance(transactions, pd.DataFrame) else transactions
+        offered = 0
+
+        def keys() -> Iterator[tuple[str, ...]]:
+            nonlocal offered
+            for frame in frames:
+                offered += len(frame)
+                yield from text_rows(frame.loc[:, ["application_id", "transaction_id"]])
+
         app_keys = applications.loc[:, ["application_id", "partition_date"]].astype(str)
         t = application_transactions
         with self.engine.begin() as conn:
@@ -86,7 +96,7 @@ class Registration:
                 conn,
                 t,
                 _TRANSACTION_COLUMNS,
-                ((app, tid, stamp) for app, tid in text_rows(keys)),
+                ((app, tid, stamp) for app, tid in keys()),
             )
             new_apps = bulk_insert_ignore(
                 self.engine,
@@ -107,7 +117,7 @@ class Registration:
             late = sum(self._settle_applications(conn, chunk, now) for chunk in chunks(app_ids))
         return RegisterResult(
             new_transactions=new_tx,
-            already_registered=len(keys) - new_tx,
+            already_registered=offered - new_tx,
             new_applications=new_apps,
             late_transactions=late,
         )

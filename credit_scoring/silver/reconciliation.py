@@ -14,6 +14,7 @@ day's payloads, and nothing the size of the day is materialised in pandas.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,9 +22,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from credit_scoring.lake.handoffs import latest_ok_responses
+from credit_scoring.core.memory import spilling_duckdb
+from credit_scoring.lake.handoffs import LATEST_COLUMNS, latest_ok_responses
 from credit_scoring.lake.storage import LARGE_TEXT, LakeStore
-from credit_scoring.lake.tables import table_for
+from credit_scoring.lake.tables import LakeTable, table_for
 from credit_scoring.ledger import FETCHED, SILVERED, Ledger
 from credit_scoring.silver.flatten import (
     BATCH_PAYLOAD_BYTES,
@@ -35,11 +37,11 @@ from credit_scoring.silver.flatten import (
 )
 
 COORDS = ["application_id", "request_id", "account_id", "feed_position"]
-#: What picks each application's latest successful response, payload aside.
-LATEST_COLUMNS = ["response_id", "application_id", "fetched_at", "ok"]
 #: Bronze responses read from the file at a time: about 8 MB of payloads on the benchmark's
 #: days, so the check holds one slice of the day's JSON, never the whole day's.
 RESPONSES_PER_READ = 64
+#: Silver and quarantine rows read from their files at a time.
+ROWS_PER_BATCH = 131_072
 
 
 class CopyCounts(NamedTuple):
@@ -113,9 +115,9 @@ insert into ledger_keys
 select application_id, unnest(from_json(transaction_ids, '["VARCHAR"]'))
 from ledger_batch
 """
-#: Queries composed of this module's constants (noqa: S608): no input is interpolated.
-INSERT_COPIES = f"""
-insert into copies
+#: One slice's copies, from the parsed responses (composed of this module's constants: no
+#: input is interpolated).
+SLICE_COPIES = f"""
 select application_id, request_id, account_id, feed_position, transaction_id, content_hash
 from ({FLATTEN_SQL})
 """  # noqa: S608
@@ -175,6 +177,30 @@ where silver_only or ledger_only order by application_id, transaction_id limit 5
 """  # noqa: S608
 
 
+def load(
+    tables: duckdb.DuckDBPyConnection,
+    name: str,
+    store: LakeStore,
+    table: LakeTable,
+    day: str,
+    columns: list[str],
+) -> int:
+    """Copy ``columns`` of the day's partition of ``table`` into the DuckDB table ``name``, a
+    batch at a time (DuckDB then holds them within its limit, spilling what does not fit);
+    returns the rows copied."""
+    schema = pa.schema([table.schema.field(column) for column in columns])
+    rows = 0
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        nonlocal rows
+        for batch in store.iter_batches(table, day, columns, ROWS_PER_BATCH):
+            rows += batch.num_rows
+            yield batch
+
+    tables.from_arrow(pa.RecordBatchReader.from_batches(schema, counted())).create(name)
+    return rows
+
+
 def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     states = ledger.ingestion_states([day])
     silvered = (
@@ -188,25 +214,23 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     latest = latest_ok_responses(responses.loc[responses["application_id"].isin(silvered)])
     wanted = pa.array(latest["response_id"], type=pa.string())
     del responses
-    silver = store.read_arrow(
-        table_for("silver/transactions"),
-        [day],
-        columns=["application_id", "transaction_id", "content_hash"],
-    )
-    rejects = store.read_arrow(table_for("silver/rejected_transactions"), [day], columns=COORDS)
-
+    silver_keys = ["application_id", "transaction_id", "content_hash"]
     examples: list[str] = []
-    with duckdb.connect() as connection:
-        connection.execute("set threads to 2")
-        connection.register("silver", silver)
-        connection.register("rejects", rejects)
-        connection.execute(LEDGER_KEYS_TABLE)
+    with spilling_duckdb() as tables, duckdb.connect() as parser:
+        parser.execute("set threads to 2")
+        silver_rows = load(
+            tables, "silver", store, table_for("silver/transactions"), day, silver_keys
+        )
+        rejected_rows = load(
+            tables, "rejects", store, table_for("silver/rejected_transactions"), day, COORDS
+        )
+        tables.execute(LEDGER_KEYS_TABLE)
         for keys in ledger.transaction_key_batches(day):
-            connection.register("ledger_batch", keys)
-            connection.execute(INSERT_LEDGER_KEYS)
-            connection.unregister("ledger_batch")
-        (ledger_rows,) = connection.execute("select count(*) from ledger_keys").fetchone()
-        connection.execute(COPIES_TABLE)
+            tables.register("ledger_batch", keys)
+            tables.execute(INSERT_LEDGER_KEYS)
+            tables.unregister("ledger_batch")
+        (ledger_rows,) = tables.execute("select count(*) from ledger_keys").fetchone()
+        tables.execute(COPIES_TABLE)
         for responses_read in store.iter_batches(
             bronze, day, ["response_id", *BRONZE_COLUMNS], RESPONSES_PER_READ
         ):
@@ -215,18 +239,20 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
                 continue
             frame = kept.to_pandas(types_mapper={pa.large_string(): LARGE_TEXT}.get)
             for batch in payload_batches(frame, BATCH_PAYLOAD_BYTES):
-                register_bronze(connection, batch)
-                connection.execute(PARSED_SQL)
-                connection.execute(INSERT_COPIES)
-                connection.unregister("bronze")
-        copies = CopyCounts(*connection.execute(COPY_COUNTS).fetchone())
+                register_bronze(parser, batch)
+                parser.execute(PARSED_SQL)
+                tables.register("slice_copies", parser.sql(SLICE_COPIES).to_arrow_table())
+                tables.execute("insert into copies select * from slice_copies")
+                tables.unregister("slice_copies")
+                parser.unregister("bronze")
+        copies = CopyCounts(*tables.execute(COPY_COUNTS).fetchone())
         if copies.missing:
-            for app, account, position, tid in connection.execute(MISSING_EXAMPLES).fetchall():
+            for app, account, position, tid in tables.execute(MISSING_EXAMPLES).fetchall():
                 examples.append(
                     f"missing: application {app} account {account} position {position} id {tid!r}"
                 )
-        keys = KeyCounts(*connection.execute(KEY_COUNTS).fetchone())
-        odd = connection.execute(KEY_EXAMPLES).fetchall() if any(keys) else []
+        keys = KeyCounts(*tables.execute(KEY_COUNTS).fetchone())
+        odd = tables.execute(KEY_EXAMPLES).fetchall() if any(keys) else []
     for app, tid, silver_only in odd:
         side = "silver only" if silver_only else "ledger only"
         examples.append(f"{side}: {app} / {tid}")
@@ -235,8 +261,8 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
         applications_in_silver=len(silvered),
         applications_awaiting_silver=awaiting,
         copies=copies,
-        silver_rows=silver.num_rows,
-        rejected_rows=rejects.num_rows,
+        silver_rows=silver_rows,
+        rejected_rows=rejected_rows,
         ledger_rows=ledger_rows,
         keys=keys,
         examples=examples,

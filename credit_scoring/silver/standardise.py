@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -67,38 +68,9 @@ def standardise(
     *,
     now: datetime | None = None,
 ) -> SilverBatch:
-    """Validate and standardise every transaction of ``bronze``.
-
-    ``existing``: silver rows already stored for these applications (application_id,
-    transaction_id, content_hash). A transaction already there with the same content is counted
-    as already present and still returned, so that the IO manager (which keeps stored rows and
-    adds only new keys) registers it in the ledger if an earlier run died between writing silver
-    and the ledger; with different content it is quarantined as a conflict.
-    Every bronze transaction ends in exactly one of the returned transactions (possibly
-    collapsed with an identical copy, or matching an identical stored row) or rejects.
-
-    The work goes slice by slice of responses (an application's responses always share a
-    slice, as every rule is within one application), keeping only each slice's typed results:
-    a day's raw and intermediate frames never exist all at once.
-    """
-    now = now or datetime.now(UTC)
-    ids = bronze["application_id"]
-    if (ids != ids.shift()).sum() != ids.nunique(dropna=False):
-        bronze = bronze.sort_values("application_id", kind="stable")  # group each application
-    if existing is not None and existing.empty:
-        existing = None
-    parts = []
-    with collected_between_slices() as collect:
-        for part in flattening.payload_batches(
-            bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
-        ) or [bronze]:
-            stored = (
-                None
-                if existing is None
-                else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
-            )
-            parts.append(_standardise_slice(part, stored, now))
-            collect()  # the slice's intermediate frames, now, not some steps later
+    """Validate and standardise every transaction of ``bronze``: the rows of
+    :func:`standardised_slices`, together."""
+    parts = list(standardised_slices(bronze, existing, now=now))
     if len(parts) == 1:
         return parts[0]
     return SilverBatch(
@@ -109,6 +81,47 @@ def standardise(
         duplicates_collapsed=sum(p.duplicates_collapsed for p in parts),
         already_in_silver=sum(p.already_in_silver for p in parts),
     )
+
+
+def standardised_slices(
+    bronze: pd.DataFrame,
+    existing: pd.DataFrame | None = None,
+    *,
+    now: datetime | None = None,
+) -> Iterator[SilverBatch]:
+    """Validate and standardise every transaction of ``bronze``, a slice of whole applications
+    at a time.
+
+    ``existing``: silver rows already stored for these applications (application_id,
+    transaction_id, content_hash). A transaction already there with the same content is counted
+    as already present and still returned, so that the IO manager (which keeps stored rows and
+    adds only new keys) registers it in the ledger if an earlier run died between writing silver
+    and the ledger; with different content it is quarantined as a conflict.
+    Every bronze transaction ends in exactly one of the returned transactions (possibly
+    collapsed with an identical copy, or matching an identical stored row) or rejects.
+
+    Slices hold whole applications (every rule is within one application), so no key repeats
+    across slices. Each slice's intermediate frames are freed before the next is made: a day's
+    raw and intermediate frames never exist all at once, and a caller that writes each slice
+    away (silver spools them) never holds the day's rows either.
+    """
+    now = now or datetime.now(UTC)
+    ids = bronze["application_id"]
+    if (ids != ids.shift()).sum() != ids.nunique(dropna=False):
+        bronze = bronze.sort_values("application_id", kind="stable")  # group each application
+    if existing is not None and existing.empty:
+        existing = None
+    with collected_between_slices() as collect:
+        for part in flattening.payload_batches(
+            bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
+        ) or [bronze]:
+            stored = (
+                None
+                if existing is None
+                else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
+            )
+            yield _standardise_slice(part, stored, now)
+            collect()  # the slice's intermediate frames, now, not some steps later
 
 
 def _standardise_slice(

@@ -10,6 +10,7 @@ The application date A is 2026-04-01, so the window A-90 ... A-1 is exactly 2026
 from __future__ import annotations
 
 import itertools
+import shutil
 
 import pandas as pd
 import pytest
@@ -220,6 +221,38 @@ def test_a_bad_window_from_dagsters_environment_names_the_variable(lake_home):
     )
     assert result.returncode != 0
     assert 'CREDIT_SCORING_DBT_MIN_DATE="yesterday" is not a date' in result.stdout
+
+
+def test_dbts_duckdb_holds_to_the_memory_limit_and_refuses_one_that_is_not_an_amount(
+    lake_home, tmp_path
+):
+    """The limit is DuckDB's, not advice: at 1MB the features cannot be built at all."""
+    home = tmp_path / "home"  # a failed build must not touch the module's database
+    shutil.copytree(lake_home / "lake", home / "lake")
+    spill = tmp_path / "spill"
+    tiny = run_dbt(
+        home,
+        DAY,
+        "2026-04-02",
+        check=False,
+        extra_env={
+            "CREDIT_SCORING_DBT_MEMORY_LIMIT": "1MB",
+            "CREDIT_SCORING_DBT_SPILL_DIR": str(spill),
+        },
+    )
+    assert tiny.returncode != 0
+    assert "Out of Memory" in tiny.stdout
+    assert not spill.exists()  # DuckDB removes the folder it spilled to when it closes
+
+    bad = run_dbt(
+        home,
+        DAY,
+        "2026-04-02",
+        check=False,
+        extra_env={"CREDIT_SCORING_DBT_MEMORY_LIMIT": "lots"},
+    )
+    assert bad.returncode != 0
+    assert 'CREDIT_SCORING_DBT_MEMORY_LIMIT="lots" is not an amount of memory' in bad.stdout
 
 
 def test_the_window_in_the_environment_builds_that_window_only(tmp_path):

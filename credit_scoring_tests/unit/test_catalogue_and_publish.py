@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from credit_scoring.analytics.publish import day_slices, exported_models, publish
+from credit_scoring.analytics import publish as publish_module
+from credit_scoring.analytics.publish import exported_days, exported_models, publish
 from credit_scoring.lake import catalogue as catalogue_module
 from credit_scoring.lake.catalogue import Catalogue, view_name
 from credit_scoring.lake.storage import LakeStore
@@ -34,6 +35,21 @@ def features(*days: str) -> pa.Table:
     )
 
 
+def export(folder, model: str, rows: pa.Table) -> None:
+    """Write ``rows`` as macros/export_window.sql does, with DuckDB's own COPY statements."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as connection:
+        connection.register("window_rows", rows)
+        connection.execute(
+            f"copy (select * from window_rows limit 0) to '{folder / model}.parquet' "
+            "(format parquet)"
+        )
+        connection.execute(
+            f"copy (select * from window_rows) to '{folder / model}' "
+            "(format parquet, partition_by (application_date), write_partition_columns true)"
+        )
+
+
 @pytest.fixture
 def ledger(tmp_path):
     book = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
@@ -46,8 +62,7 @@ def test_every_day_of_the_window_gets_its_file_and_a_rebuilt_day_keeps_no_stale_
 ):
     store = LakeStore(tmp_path / "lake")
     exports = tmp_path / "exports"
-    exports.mkdir()
-    pq.write_table(features("2026-10-05", "2026-10-05"), exports / "applicant_features.parquet")
+    export(exports, "applicant_features", features("2026-10-05", "2026-10-05"))
 
     published = publish(store, ledger.engine, exports, DAYS)
     assert list(published) == ["applicant_features"]
@@ -64,9 +79,34 @@ def test_every_day_of_the_window_gets_its_file_and_a_rebuilt_day_keeps_no_stale_
     assert store.exists(table, "2026-10-06")
     assert store.read(table, ["2026-10-06"]).empty
 
-    pq.write_table(features("2026-10-05"), exports / "applicant_features.parquet")
-    publish(store, ledger.engine, exports, DAYS)
+    rebuilt = tmp_path / "exports-rebuilt"
+    export(rebuilt, "applicant_features", features("2026-10-05"))
+    publish(store, ledger.engine, rebuilt, DAYS)
     assert list(store.read(table, DAYS)["application_id"]) == ["APP-0"]
+
+
+def test_a_day_is_streamed_in_batches_and_arrives_whole_and_in_order(tmp_path, ledger, monkeypatch):
+    """A day larger than a batch reaches the lake in several parts, every row once, in order."""
+    monkeypatch.setattr(publish_module, "ROWS_PER_BATCH", 3)
+    store = LakeStore(tmp_path / "lake")
+    exports = tmp_path / "exports"
+    day = pa.table(
+        {
+            "application_id": [f"APP-{i:02}" for i in range(10)],
+            "application_date": pa.array([date(2026, 10, 5)] * 10, pa.date32()),
+            "balance_avg_90d": [float(i) for i in range(10)],
+        }
+    )
+    export(exports, "applicant_features", day)
+    files = exported_days(exports, "applicant_features", DAYS)["2026-10-05"]
+    assert len(list(publish_module.batches(files, day.schema))) == 4
+
+    published = publish(store, ledger.engine, exports, DAYS)
+
+    assert published["applicant_features"].rows == 10
+    read = store.read(table_for("applicant_features"), ["2026-10-05"])
+    assert list(read["application_id"]) == [f"APP-{i:02}" for i in range(10)]
+    assert list(read["balance_avg_90d"]) == [float(i) for i in range(10)]
 
 
 def test_a_model_read_back_keeps_integer_features_integer_where_a_value_is_missing(
@@ -76,12 +116,11 @@ def test_a_model_read_back_keeps_integer_features_integer_where_a_value_is_missi
     others: sent as 3, never 3.0, so its decision's idempotency key does not change."""
     store = LakeStore(tmp_path / "lake")
     exports = tmp_path / "exports"
-    exports.mkdir()
     frame = features(DAYS[0], DAYS[0]).append_column(
         "nsf_count_90d", pa.array([3, None], pa.int64())
     )
     frame = frame.append_column("has_bank_data", pa.array([True, None], pa.bool_()))
-    pq.write_table(frame, exports / "applicant_features.parquet")
+    export(exports, "applicant_features", frame)
     publish(store, ledger.engine, exports, DAYS)
 
     read = store.read(table_for("applicant_features"), [DAYS[0]])
@@ -92,8 +131,9 @@ def test_a_model_read_back_keeps_integer_features_integer_where_a_value_is_missi
 
 
 def test_rows_outside_the_window_and_unknown_models_are_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"1 exported row\(s\) fall outside"):
-        day_slices(features("2026-10-05", "2026-10-09"), DAYS)
+    export(tmp_path / "window", "applicant_features", features("2026-10-05", "2026-10-09"))
+    with pytest.raises(ValueError, match=r"rows of \['2026-10-09'\], outside the run's days"):
+        exported_days(tmp_path / "window", "applicant_features", DAYS)
 
     pq.write_table(features("2026-10-05"), tmp_path / "stg_scratch.parquet")
     with pytest.raises(ValueError, match="'stg_scratch', which is not a lake table"):

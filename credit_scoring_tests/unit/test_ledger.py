@@ -48,6 +48,26 @@ def test_register_is_insert_or_ignore_and_counts_new_rows(ledger):
     ]
 
 
+def test_a_day_registered_as_a_stream_of_frames_counts_as_one_frame_would(ledger):
+    """Silver registers a day read back from its spool a batch at a time: the batches may split
+    an application, repeat rows already present and bring a new application."""
+    register(ledger, A=3)
+    a = txs("A", 5)
+    stream = iter([a.iloc[:2], a.iloc[2:4], pd.concat([a.iloc[4:], txs("C", 2)])])
+
+    result = ledger.register_transactions(stream, apps("A", "C"))
+
+    assert (result.new_transactions, result.already_registered, result.new_applications) == (
+        4,
+        3,
+        1,
+    )
+    counts = ledger.status_counts([DAY])
+    assert counts.to_dict("records") == [
+        {"partition_date": DAY, "status": PENDING, "transactions": 7, "applications": 2}
+    ]
+
+
 def test_claim_score_and_error_move_whole_applications(ledger):
     register(ledger, A=2, B=1, C=0)
     token, won = ledger.claim_for_decision([DAY])
