@@ -26,7 +26,12 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from credit_scoring.core.environment import environment_set
-from credit_scoring.core.settings import HOME_VAR, REPO_ROOT, load_settings
+from credit_scoring.core.settings import (
+    DBT_MEMORY_LIMIT_VAR,
+    HOME_VAR,
+    REPO_ROOT,
+    load_settings,
+)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_analytics"
 #: The dbt installed next to this interpreter, so an un-activated venv still finds it.
@@ -68,8 +73,9 @@ def dbt_environment(
     lake sources read ``CREDIT_SCORING_HOME``, which must be set and absolute (it defaults to
     ``.credit_scoring`` in the repository when unset), the window travels as
     :data:`WINDOW_ENV`, the folder for the models' exports as :data:`EXPORT_DIR_VAR`, and the
-    folder DuckDB spills to beyond its memory limit as :data:`SPILL_DIR_VAR` (one per step: two
-    DuckDB processes must never share one). Steps of one run process execute one at a time, so
+    folder DuckDB spills to beyond its memory limit (``CREDIT_SCORING_DBT_MEMORY_LIMIT``, checked
+    with the other settings) as :data:`SPILL_DIR_VAR` (one per step: two DuckDB processes must
+    never share one). Steps of one run process execute one at a time, so
     nothing else reads the environment meanwhile.
 
     The step's ``dbt.log`` keeps dbt's info lines (each node, its result, every error) unless
@@ -81,6 +87,7 @@ def dbt_environment(
         **dbt_env(),
         **{WINDOW_ENV[name]: value for name, value in window.items()},
         LOG_LEVEL_FILE_VAR: os.environ.get(LOG_LEVEL_FILE_VAR, "info"),
+        DBT_MEMORY_LIMIT_VAR: load_settings().dbt_memory_limit,
     }
     if export_dir is not None:
         values[EXPORT_DIR_VAR] = str(export_dir)

@@ -38,6 +38,11 @@ BACKFILL_RUN_DAYS_VAR = "CREDIT_SCORING_BACKFILL_RUN_DAYS"
 #: Runs that may fetch one application before a transient failure is final (ERROR, not retried).
 FETCH_ATTEMPTS_VAR = "CREDIT_SCORING_FETCH_ATTEMPTS"
 DEFAULT_FETCH_ATTEMPTS = 5
+#: How much memory dbt's DuckDB may hold before it spills (dbt_analytics/macros/memory_bounds.sql)
+DBT_MEMORY_LIMIT_VAR = "CREDIT_SCORING_DBT_MEMORY_LIMIT"
+DEFAULT_DBT_MEMORY_LIMIT = "512MB"
+#: An amount of memory in DuckDB's spelling: a number and a unit.
+_MEMORY_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)? ?[KMGT]i?B")
 FLINKS_TIMEOUT_VAR = "FLINKS_TIMEOUT_SECONDS"
 TAKTILE_TIMEOUT_VAR = "TAKTILE_TIMEOUT_SECONDS"
 FLINKS_CONCURRENCY_VAR = "FLINKS_CONCURRENCY"
@@ -85,6 +90,7 @@ class Settings:
     executor: str = "in_process"
     backfill_run_days: int | None = None
     fetch_attempts: int = DEFAULT_FETCH_ATTEMPTS
+    dbt_memory_limit: str = DEFAULT_DBT_MEMORY_LIMIT
 
     @property
     def warehouse_path(self) -> Path:
@@ -220,6 +226,18 @@ def parse_fetch_attempts(raw: str | None) -> int:
         "attempts",
         f"set it to how many runs may fetch one application (default {DEFAULT_FETCH_ATTEMPTS})",
     )
+
+
+def parse_memory_amount(raw: str | None, variable: str, default: str) -> str:
+    """An amount of memory as DuckDB spells it (``512MB``, ``2GB``, ``1.5GiB``)."""
+    if raw is None:
+        return default
+    if not _MEMORY_AMOUNT.fullmatch(raw):
+        raise SettingsError(
+            f"{variable}={raw!r} is not an amount of memory: use e.g. 512MB or 2GB "
+            f"(default {default})"
+        )
+    return raw
 
 
 def parse_timeout(variable: str) -> float:
@@ -370,4 +388,7 @@ def load_settings() -> Settings:
         executor=parse_executor(_read(EXECUTOR_VAR) or EXECUTORS[0]),
         backfill_run_days=parse_backfill_run_days(_read(BACKFILL_RUN_DAYS_VAR)),
         fetch_attempts=parse_fetch_attempts(_read(FETCH_ATTEMPTS_VAR)),
+        dbt_memory_limit=parse_memory_amount(
+            _read(DBT_MEMORY_LIMIT_VAR), DBT_MEMORY_LIMIT_VAR, DEFAULT_DBT_MEMORY_LIMIT
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -159,6 +160,8 @@ def test_a_customer_id_that_is_not_one_path_segment_is_refused(monkeypatch):
         ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "0", "is not a positive number of days"),
         ("CREDIT_SCORING_BACKFILL_RUN_DAYS", "three", "is not a positive number of days"),
         ("CREDIT_SCORING_FETCH_ATTEMPTS", "0", "is not a positive number of attempts"),
+        ("CREDIT_SCORING_DBT_MEMORY_LIMIT", "lots", "is not an amount of memory"),
+        ("CREDIT_SCORING_DBT_MEMORY_LIMIT", "512", "is not an amount of memory"),
     ],
 )
 def test_more_invalid_values_fail_at_load_with_the_variable_name(
@@ -255,6 +258,18 @@ def test_the_fetch_attempt_cap_reaches_the_ledger_the_runs_use(monkeypatch):
     assert build_resources()["ledger"].get().fetch_attempts == 5
     monkeypatch.setenv("CREDIT_SCORING_FETCH_ATTEMPTS", "2")
     assert build_resources()["ledger"].get().fetch_attempts == 2
+
+
+def test_dbts_memory_limit_reaches_the_environment_dbt_runs_in(monkeypatch):
+    from credit_scoring.analytics.dbt_project import dbt_environment
+
+    window = {"min_date": "2026-10-05", "max_date": "2026-10-06"}
+    monkeypatch.delenv("CREDIT_SCORING_DBT_MEMORY_LIMIT", raising=False)
+    with dbt_environment(window):
+        assert os.environ["CREDIT_SCORING_DBT_MEMORY_LIMIT"] == "512MB"
+    monkeypatch.setenv("CREDIT_SCORING_DBT_MEMORY_LIMIT", "1.5GiB")
+    with dbt_environment(window):
+        assert os.environ["CREDIT_SCORING_DBT_MEMORY_LIMIT"] == "1.5GiB"
 
 
 def test_the_api_knobs_reach_the_resources(monkeypatch):
