@@ -75,8 +75,8 @@ def dbt_environment(
     :data:`WINDOW_ENV`, the folder for the models' exports as :data:`EXPORT_DIR_VAR`, and the
     folder DuckDB spills to beyond its memory limit (``CREDIT_SCORING_DBT_MEMORY_LIMIT``, checked
     with the other settings) as :data:`SPILL_DIR_VAR` (one per step: two DuckDB processes must
-    never share one). Steps of one run process execute one at a time, so
-    nothing else reads the environment meanwhile.
+    never share one). Steps of one run process execute one at a time, so nothing else reads
+    the environment meanwhile.
 
     The step's ``dbt.log`` keeps dbt's info lines (each node, its result, every error) unless
     ``DBT_LOG_LEVEL_FILE`` asks for more: at dbt's default, debug, it also logs every query and

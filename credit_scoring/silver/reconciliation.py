@@ -9,7 +9,11 @@ The comparison runs in DuckDB: the bronze responses are unnested by the same SQL
 (slice by slice, as DuckDB cannot spill JSON work), only the six key columns of each copy are
 kept, and the joins against silver, the quarantine and the ledger return counts and a few
 examples. The bronze file is read a few dozen responses at a time, so the check never holds a
-day's payloads, and nothing the size of the day is materialised in pandas.
+day's payloads, and nothing the size of the day is materialised in pandas. The day-sized tables
+(silver's keys, the quarantine's, the ledger's and every bronze copy's) live in a DuckDB
+database bounded in memory that spills to disk
+(:func:`~credit_scoring.core.memory.spilling_duckdb`); the JSON is parsed in another, unbounded
+one, as DuckDB cannot spill JSON work.
 """
 
 from __future__ import annotations
