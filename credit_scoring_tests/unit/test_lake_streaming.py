@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from credit_scoring.lake import spool as spool_module
 from credit_scoring.lake.io_manager import merge_spooled
@@ -36,6 +37,17 @@ def accounts(*keys: str, day: str = DAY, title: str = "spooled") -> pd.DataFrame
     return frame
 
 
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path, monkeypatch) -> LakeStore:
+    """An empty lake on local disk, and one on S3-compatible storage (moto's server)."""
+    if request.param == "local":
+        return LakeStore(tmp_path / "lake")
+    server = request.getfixturevalue("s3_server")
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    return LakeStore(f"s3://{server.create_bucket()}/lake")
+
+
 def keys_of(frame: pd.DataFrame) -> list[str]:
     return list(frame["application_id"] + "-" + frame["account_id"])
 
@@ -58,8 +70,7 @@ def test_the_spool_keeps_each_days_rows_in_the_order_they_were_appended(tmp_path
     assert Spool(tmp_path / "other").close(ACCOUNTS).days() == set()
 
 
-def test_spooled_rows_fill_a_new_partition_whole(tmp_path):
-    store = LakeStore(tmp_path / "lake")
+def test_spooled_rows_fill_a_new_partition_whole(tmp_path, store):
     spool = Spool(tmp_path / "spool")
     spool.append(ACCOUNTS, accounts("A-1", "B-1"))
 
@@ -72,9 +83,8 @@ def test_spooled_rows_fill_a_new_partition_whole(tmp_path):
 
 
 def test_spooled_rows_already_in_the_partition_are_kept_as_stored_and_only_new_keys_added(
-    tmp_path,
+    tmp_path, store
 ):
-    store = LakeStore(tmp_path / "lake")
     store.write(ACCOUNTS, DAY, accounts("A-1", "A-2", title="stored"))
     spool = Spool(tmp_path / "spool")
     spool.append(ACCOUNTS, accounts("A-2", "B-1", "B-2", title="spooled"))
@@ -90,8 +100,7 @@ def test_spooled_rows_already_in_the_partition_are_kept_as_stored_and_only_new_k
     assert str(stored["fetched_at"].dtype) == "datetime64[us, UTC]"
 
 
-def test_a_spool_with_nothing_new_leaves_the_partition_file_untouched(tmp_path):
-    store = LakeStore(tmp_path / "lake")
+def test_a_spool_with_nothing_new_leaves_the_partition_file_untouched(tmp_path, store):
     store.write(ACCOUNTS, DAY, accounts("A-1", "A-2"))
     stamp = store.file_stamp(ACCOUNTS, DAY)
     spool = Spool(tmp_path / "spool")
@@ -118,12 +127,10 @@ def bronze_rows(count: int) -> pd.DataFrame:
     return frame
 
 
-def test_bronze_is_written_in_small_row_groups_and_responses_are_selected_across_them(
-    tmp_path,
-):
-    store = LakeStore(tmp_path / "lake")
+def test_bronze_is_written_in_small_row_groups_and_responses_are_selected_across_them(store):
     store.write(BRONZE, DAY, bronze_rows(150))
-    metadata = pq.ParquetFile(store.partition_file(BRONZE, DAY).path).metadata
+    with store.partition_file(BRONZE, DAY).open("rb") as handle:
+        metadata = pq.ParquetFile(handle).metadata
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [64, 64, 22]
 
     chosen = store.read_selected(BRONZE, [DAY, NEXT], "response_id", {"r001", "r100", "r149"})
