@@ -24,11 +24,9 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from credit_scoring.lake.locks import partition_lock
-from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.storage import ROWS_PER_BATCH, LakeStore
 from credit_scoring.lake.tables import DBT_MODEL_TABLES, LakeTable
 
-#: Rows read from dbt's export and written to the lake at a time.
-ROWS_PER_BATCH = 131_072
 PARTITION = "application_date"
 
 

@@ -41,14 +41,12 @@ from credit_scoring.lake.handoffs import (
 )
 from credit_scoring.lake.locks import partition_lock
 from credit_scoring.lake.spool import Spooled
-from credit_scoring.lake.storage import LakeResource, LakeStore
+from credit_scoring.lake.storage import ROWS_PER_BATCH, LakeResource, LakeStore
 from credit_scoring.lake.tables import LakeTable, table_for
 from credit_scoring.ledger import Ledger
 from credit_scoring.ledger.resource import LedgerResource
 
 LakeOutput = pd.DataFrame | Spooled | FetchedResponses | SilverTransactions
-#: Rows read from a partition file, or from a spool, at a time.
-ROWS_PER_BATCH = 131_072
 #: How every asset stored in the lake is declared: this IO manager, Parquet, the data team.
 LAKE_OUTPUT = {
     "io_manager_key": "lake_io_manager",
@@ -215,11 +213,7 @@ def merge_spooled(
         return 0, 0, 0
     key = list(table.primary_key)
     with spilling_duckdb() as database:
-        stored_keys = pa.RecordBatchReader.from_batches(
-            pa.schema([table.schema.field(column) for column in key]),
-            store.iter_batches(table, day, key, ROWS_PER_BATCH),
-        )
-        database.from_arrow(stored_keys).create("stored_keys")
+        database.from_arrow(store.batch_reader(table, day, key)).create("stored_keys")
         database.read_parquet(str(spooled.files[day])).create_view("spooled")
         # composed of the table's declared key columns (noqa: S608): no input is interpolated
         new_rows = f"select spooled.* from spooled anti join stored_keys using ({', '.join(key)})"  # noqa: S608

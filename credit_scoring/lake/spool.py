@@ -23,18 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from credit_scoring.lake.storage import to_arrow
+from credit_scoring.lake.storage import ROWS_PER_BATCH, to_arrow
 from credit_scoring.lake.tables import LakeTable
-
-#: Rows read back from a spool file at a time.
-ROWS_PER_BATCH = 131_072
 
 
 @dataclass(frozen=True)
 class Spooled:
     """A lake table's rows, spooled by partition day: one file per day that has rows."""
 
-    table: LakeTable
     files: dict[str, Path]
 
     def days(self) -> set[str]:
@@ -97,4 +93,4 @@ class Spool:
             if path == table.path:
                 writer.close()
                 del self._writers[(path, day)]
-        return Spooled(table, dict(self._files.get(table.path, {})))
+        return Spooled(dict(self._files.get(table.path, {})))

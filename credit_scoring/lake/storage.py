@@ -31,6 +31,8 @@ from credit_scoring.lake.tables import LakeTable
 FILE_NAME = "data.parquet"
 #: Rows :meth:`LakeStore.read_selected` reads at a time (at most one row group's worth).
 ROWS_PER_READ = 1024
+#: Rows a streaming reader or writer of the lake (and of silver's spool) handles at a time.
+ROWS_PER_BATCH = 131_072
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
@@ -174,6 +176,14 @@ class LakeStore:
             # 2M-transaction day's bronze payloads while a reader wanted one group of them
             reader = pq.ParquetFile(handle, pre_buffer=False)
             yield from reader.iter_batches(batch_size=rows, columns=columns)
+
+    def batch_reader(self, table: LakeTable, day: str, columns: list[str]) -> pa.RecordBatchReader:
+        """:meth:`iter_batches` of ``columns``, :data:`ROWS_PER_BATCH` at a time, as a reader
+        DuckDB consumes as it goes (no batches when there is no file)."""
+        schema = pa.schema([table.schema.field(column) for column in columns])
+        return pa.RecordBatchReader.from_batches(
+            schema, self.iter_batches(table, day, columns, ROWS_PER_BATCH)
+        )
 
     def sweep_temporaries(self, table: LakeTable, day: str) -> int:
         """Delete temporary files a killed writer left in the partition; returns how many.

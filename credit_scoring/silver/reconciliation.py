@@ -18,7 +18,6 @@ one, as DuckDB cannot spill JSON work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -44,8 +43,6 @@ COORDS = ["application_id", "request_id", "account_id", "feed_position"]
 #: Bronze responses read from the file at a time: about 8 MB of payloads on the benchmark's
 #: days, so the check holds one slice of the day's JSON, never the whole day's.
 RESPONSES_PER_READ = 64
-#: Silver and quarantine rows read from their files at a time.
-ROWS_PER_BATCH = 131_072
 
 
 class CopyCounts(NamedTuple):
@@ -192,17 +189,9 @@ def load(
     """Copy ``columns`` of the day's partition of ``table`` into the DuckDB table ``name``, a
     batch at a time (DuckDB then holds them within its limit, spilling what does not fit);
     returns the rows copied."""
-    schema = pa.schema([table.schema.field(column) for column in columns])
-    rows = 0
-
-    def counted() -> Iterator[pa.RecordBatch]:
-        nonlocal rows
-        for batch in store.iter_batches(table, day, columns, ROWS_PER_BATCH):
-            rows += batch.num_rows
-            yield batch
-
-    tables.from_arrow(pa.RecordBatchReader.from_batches(schema, counted())).create(name)
-    return rows
+    tables.from_arrow(store.batch_reader(table, day, columns)).create(name)
+    ((rows,),) = tables.table(name).aggregate("count(*)").fetchall()
+    return int(rows)
 
 
 def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
