@@ -44,6 +44,7 @@ from credit_scoring.ingestion.flinks_errors import (
     FlinksTransientError,
     classify,
 )
+from credit_scoring.ingestion.json_object import JsonObject, NotAnObjectError, NotJsonError
 
 #: The history windows Flinks offers (the settings validate FLINKS_DAYS_OF_TRANSACTIONS by them).
 DAYS_OF_TRANSACTIONS = FLINKS_HISTORY_WINDOWS
@@ -53,20 +54,18 @@ API_KEY_HEADER = "x-api-key"
 ProgressCallback = Callable[[int, int], None]
 #: The code of an answer that breaks the Flinks contract (not JSON, not an object, no Accounts).
 MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 
 
-def accounts_problem(body: dict[str, Any]) -> str | None:
-    """Why a GetAccountsDetail body (a JSON object, already parsed) cannot be used, or None.
+def accounts_problem(body: JsonObject) -> str | None:
+    """Why a GetAccountsDetail body (a JSON object, already validated) cannot be used, or None.
 
-    The body is checked where it is parsed anyway, so a day's payloads are parsed once.
+    Only the type of ``Accounts`` is looked at: the accounts themselves are never decoded here.
     """
-    if "Accounts" not in body:
+    kind = body.kind("Accounts")
+    if kind is None:
         return "GetAccountsDetail answered 200 without Accounts"
-    accounts = body["Accounts"]
-    if isinstance(accounts, list):
+    if kind == "an array":
         return None
-    kind = "null" if accounts is None else _JSON_TYPES.get(type(accounts), "a number")
     return f"GetAccountsDetail answered 200 but its Accounts is {kind}, not an array"
 
 
@@ -156,7 +155,7 @@ class FlinksClient(KeyedApi):
 
     async def _call_once(
         self, method: str, path: str, body: dict[str, Any] | None
-    ) -> tuple[int, bytes, dict[str, Any]]:
+    ) -> tuple[int, bytes, JsonObject]:
         """One HTTP exchange; raises a typed error for anything but 200/202 with a JSON body.
 
         Errors are scrubbed of the API key here, before the retry loop logs them or a caller
@@ -182,7 +181,7 @@ class FlinksClient(KeyedApi):
 
     async def _exchange(
         self, method: str, path: str, body: dict[str, Any] | None
-    ) -> tuple[int, bytes, dict[str, Any]]:
+    ) -> tuple[int, bytes, JsonObject]:
         endpoint = f"{method} {path}"
         try:
             if method == "GET":
@@ -210,8 +209,8 @@ class FlinksClient(KeyedApi):
             )
         raw = response.content
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            data = JsonObject.parse(raw)
+        except NotJsonError:
             if response.status_code >= 500 or response.status_code == 429:
                 raise classify(response.status_code, None, self._snippet(raw), endpoint) from None
             raise FlinksProtocolError(
@@ -220,13 +219,13 @@ class FlinksClient(KeyedApi):
                 http_status=response.status_code,
                 endpoint=endpoint,
             ) from None
-        if not isinstance(data, dict):
+        except NotAnObjectError as exc:
             raise FlinksProtocolError(
                 MALFORMED_RESPONSE,
-                f"expected a JSON object, got {type(data).__name__}",
+                str(exc),
                 http_status=response.status_code,
                 endpoint=endpoint,
-            )
+            ) from None
         if response.status_code in (200, 202):
             return response.status_code, raw, data
         message = str(data.get("Message") or data.get("message") or "")
@@ -245,7 +244,7 @@ class FlinksClient(KeyedApi):
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None, counter: list[int]
-    ) -> tuple[int, bytes, dict[str, Any]]:
+    ) -> tuple[int, bytes, JsonObject]:
         async for attempt in attempts(self.retry):
             with attempt:
                 counter[0] += 1
@@ -254,7 +253,7 @@ class FlinksClient(KeyedApi):
 
     # -- the Flinks flow ----------------------------------------------------------------------
 
-    async def authorize(self, login_id: str, counter: list[int] | None = None) -> dict[str, Any]:
+    async def authorize(self, login_id: str, counter: list[int] | None = None) -> JsonObject:
         """Open a session for ``login_id`` on the cached data; returns the Authorize body."""
         _, _, data = await self._call(
             "POST",
@@ -274,9 +273,9 @@ class FlinksClient(KeyedApi):
         *,
         days_of_transactions: str = "Days365",
         counter: list[int] | None = None,
-    ) -> tuple[int, bytes, dict[str, Any]]:
+    ) -> tuple[int, bytes, JsonObject]:
         """GetAccountsDetail, polling GetAccountsDetailAsync while Flinks answers 202: the final
-        status, raw body and that body parsed."""
+        status, raw body and that body validated as a JSON object."""
         if days_of_transactions not in DAYS_OF_TRANSACTIONS:
             raise ValueError(
                 f"days_of_transactions={days_of_transactions!r}: use one of {DAYS_OF_TRANSACTIONS}"

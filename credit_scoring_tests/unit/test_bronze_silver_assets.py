@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import orjson
 import pandas as pd
 import pytest
 import respx
@@ -230,14 +231,17 @@ def test_refetch_pulls_again_but_adds_no_duplicate_rows(world):
         ({"Accounts": None}, "its Accounts is null, not an array"),
         ({"Accounts": {"Id": "a"}}, "its Accounts is an object, not an array"),
         ({"Accounts": "none"}, "its Accounts is a string, not an array"),
+        ({"Accounts": 42}, "its Accounts is a number, not an array"),
+        ({"Accounts": False}, "its Accounts is a boolean, not an array"),
         ({"HttpStatusCode": 200}, "without Accounts"),
     ],
 )
 def test_a_200_body_without_an_accounts_array_is_a_failed_fetch(body, problem):
     """(A body that is not JSON, or not an object, is refused before: see the client.)"""
     from credit_scoring.ingestion.flinks_client import accounts_problem
+    from credit_scoring.ingestion.json_object import JsonObject
 
-    found = accounts_problem(body)
+    found = accounts_problem(JsonObject.parse(orjson.dumps(body)))
 
     assert found is None if problem is None else problem in found
 
