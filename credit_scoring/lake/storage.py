@@ -151,17 +151,36 @@ class LakeStore:
 
         The files are read a row group at a time and each group filtered as it is read, so only
         the selected rows are held, with one group beyond them: selecting a day's latest
-        responses by id once held every payload of the day, and several copies of them.
+        responses by id once held every payload of the day, and several copies of them. A row
+        group none of whose ``column`` values is selected is never read beyond that column (a
+        re-run selecting nothing reads no payload at all).
         """
         wanted = pa.array(sorted(values), pa.string())
         kept = [
             chosen
             for day in days
-            for batch in self.iter_batches(table, day, table.schema.names, ROWS_PER_READ)
+            for batch in self._selected_groups(table, day, column, wanted)
             if (chosen := batch.filter(pc.is_in(batch.column(column), value_set=wanted))).num_rows
         ]
         arrow = pa.Table.from_batches(kept, schema=table.schema)
         return arrow.to_pandas(types_mapper={pa.large_string(): LARGE_TEXT}.get)
+
+    def _selected_groups(
+        self, table: LakeTable, day: str, column: str, wanted: pa.Array
+    ) -> Iterator[pa.RecordBatch]:
+        """Every column of the partition's row groups holding one of ``wanted`` in ``column``,
+        :data:`ROWS_PER_READ` rows at a time."""
+        path = self.partition_file(table, day)
+        if len(wanted) == 0 or not path.exists():
+            return
+        with path.open("rb") as handle:
+            reader = pq.ParquetFile(handle, pre_buffer=False)
+            for group in range(reader.num_row_groups):
+                keys = reader.read_row_group(group, columns=[column]).column(column)
+                if pc.any(pc.is_in(keys, value_set=wanted)).as_py():
+                    yield from reader.iter_batches(
+                        batch_size=ROWS_PER_READ, row_groups=[group], columns=table.schema.names
+                    )
 
     def iter_batches(
         self, table: LakeTable, day: str, columns: list[str], rows: int

@@ -30,3 +30,25 @@ def test_runs_starting_together_on_a_fresh_home_all_get_a_working_instance(tmp_p
         assert instance.get_runs() == []
         # every table is in the lake, written under partition locks: nothing holds runs back
         assert instance.event_log_storage.get_pool_limits() == []
+
+
+def test_the_instance_is_opened_once_per_home_then_only_when_its_yaml_is_rewritten(
+    tmp_path, monkeypatch
+):
+    home = tmp_path / "dagster_home"
+    write_dagster_yaml(home)
+    opened: list[str] = []
+    from_config = dg.DagsterInstance.from_config
+
+    def recording(path: str, *args, **kwargs):
+        opened.append(path)
+        return from_config(path, *args, **kwargs)
+
+    monkeypatch.setattr(dg.DagsterInstance, "from_config", recording)
+
+    write_dagster_yaml(home)
+    assert opened == []  # its storage exists: a run's start-up skips the open
+    write_dagster_yaml(home, overwrite=True)
+    assert opened == [str(home)]
+    with from_config(str(home)) as instance:
+        assert instance.get_runs() == []

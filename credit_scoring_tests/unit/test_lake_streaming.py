@@ -139,3 +139,22 @@ def test_bronze_is_written_in_small_row_groups_and_responses_are_selected_across
     assert list(chosen["payload"]) == [f'{{"Accounts": [], "n": {i}}}' for i in (1, 100, 149)]
     assert isinstance(chosen["payload"].dtype, pd.ArrowDtype)  # payloads stay in Arrow
     assert store.read_selected(BRONZE, [DAY], "response_id", set()).empty
+
+
+def test_row_groups_without_a_selected_response_are_not_read_beyond_the_ids(store, monkeypatch):
+    store.write(BRONZE, DAY, bronze_rows(150))
+    read_whole: list[list[int]] = []
+    iter_batches = pq.ParquetFile.iter_batches
+
+    def recording(self, *args, row_groups=None, **kwargs):
+        read_whole.append(list(row_groups or []))
+        return iter_batches(self, *args, row_groups=row_groups, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", recording)
+
+    chosen = store.read_selected(BRONZE, [DAY], "response_id", {"r100", "r101"})
+    nothing = store.read_selected(BRONZE, [DAY], "response_id", set())
+
+    assert list(chosen["response_id"]) == ["r100", "r101"]
+    assert read_whole == [[1]]  # the second group of 64 only
+    assert nothing.empty
