@@ -18,7 +18,10 @@ Dagster is loaded.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -69,6 +72,27 @@ def check_partitions(first: str, last: str, start_date: date, today: date) -> No
             f"partition {last} is in the future: the last partition is today, "
             f"{today.isoformat()} (UTC)"
         )
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the code location is imported, then
+    freeze what the import built out of later collections.
+
+    Importing dagster, dagster-dbt, dbt's modules, pandas and the code location allocates
+    several hundred thousand objects that live as long as the process, and the collector
+    walked them again and again as they piled up (0.6-0.7 s of the import's 2.5 s). Frozen,
+    they are not walked by the run's own full collections either (until silver's slices
+    unfreeze them): a re-run of a finished 2M-transaction day took 6.5 s instead of 7.3
+    (medians of five, alternated), and the first run spent 1.4 s in collections instead of 2.3.
+    A launched run (``dagster api execute_run``) imports the code location its own way.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def whole_graph_job() -> dg.JobDefinition:
@@ -145,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # a SettingsError, or a day outside the partitions
         parser.error(str(exc))
     try:
+        with collector_paused():
+            import credit_scoring.definitions  # noqa: F401  (the import this pause is for)
         result = run(start, end, groups=args.select, raise_on_error=False)
     except SettingsError as exc:  # a setting read while the code location loads
         parser.error(str(exc))

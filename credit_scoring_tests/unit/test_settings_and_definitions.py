@@ -332,3 +332,24 @@ def test_freed_heap_pages_go_back_to_the_system_on_glibc():
     from credit_scoring.core.memory import release_free_heap
 
     assert release_free_heap() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_the_runner_pauses_the_collector_while_importing_and_freezes_what_it_built():
+    import gc
+
+    from devtools.runner import collector_paused
+
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            imported = [{"module": "as an import builds them"}]
+        assert gc.isenabled()
+        assert imported
+        assert gc.get_freeze_count() > frozen_before
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("an import failed")
+        assert gc.isenabled(), "a failed import must not leave the collector off"
+    finally:
+        gc.unfreeze()
