@@ -111,6 +111,11 @@ def standardised_slices(
         bronze = bronze.sort_values("application_id", kind="stable")  # group each application
     if existing is not None and existing.empty:
         existing = None
+    if bronze.empty:
+        # nothing to flatten (a re-run of a finished day): no slices, so no collections, and
+        # what the process froze stays frozen (see collected_between_slices)
+        yield _standardise_slice(bronze, None, now)
+        return
     with collected_between_slices() as collect:
         for part in flattening.payload_batches(
             bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"

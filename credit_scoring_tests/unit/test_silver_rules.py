@@ -8,6 +8,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from credit_scoring.ingestion.bronze_rows import PAYLOAD_TEXT
 from credit_scoring.silver.rules import to_number
 from credit_scoring.silver.standardise import standardise
 from credit_scoring_tests.builders.flinks import account, bronze_row
@@ -144,6 +145,23 @@ def test_zero_transactions_is_fine():
     assert batch.transactions.empty
     assert batch.rejected.empty
     assert len(batch.accounts) == 1
+
+
+def test_no_responses_make_one_empty_batch_and_leave_what_the_process_froze_frozen():
+    import gc
+
+    # as the lake hands them over: the payloads as Arrow text
+    no_responses = pd.DataFrame([response("A", [])]).iloc[:0].astype({"payload": PAYLOAD_TEXT})
+    gc.freeze()
+    try:
+        batch = standardise(no_responses)
+        # unfreezing empties the permanent generation (frozen objects that died leave it too)
+        assert gc.get_freeze_count() > 0, "silver unfroze the process's objects"
+    finally:
+        gc.unfreeze()
+    assert batch.transactions.empty
+    assert batch.rejected.empty
+    assert batch.accounts.empty
 
 
 def test_responses_are_flattened_in_slices_of_bounded_payload():
