@@ -42,6 +42,8 @@ run_monitoring:
 
 #: Written in DAGSTER_HOME once the instance's storage has been created by a first open.
 STORAGE_READY = ".storage-ready"
+#: The run storage this yaml's default (SQLite) storage creates on that first open.
+RUN_STORAGE = Path("history") / "runs.db"
 
 
 def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
@@ -50,7 +52,9 @@ def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
     Also opens the instance once, so its storage exists before any run: runs started at once
     on a fresh home take turns here (a file lock), since Dagster creates its SQLite storage on
     first open and two processes creating it together both fail. A marker written after that
-    first open spares later calls the open (a third of a second of a re-run's start-up).
+    first open spares later calls the open (a third of a second of a re-run's start-up),
+    as long as the run storage it vouches for is still there (an operator who deletes
+    ``history/`` to start afresh gets it created again here, not by runs racing each other).
     """
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -59,7 +63,7 @@ def write_dagster_yaml(home: Path, *, overwrite: bool = False) -> Path:
         if overwrite or not config.exists():
             config.write_text(DAGSTER_YAML, encoding="utf-8")
             ready.unlink(missing_ok=True)
-        if not ready.exists():
+        if not (ready.exists() and (home / RUN_STORAGE).exists()):
             with dg.DagsterInstance.from_config(str(home)):
                 pass
             ready.touch()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -50,5 +51,8 @@ def test_the_instance_is_opened_once_per_home_then_only_when_its_yaml_is_rewritt
     assert opened == []  # its storage exists: a run's start-up skips the open
     write_dagster_yaml(home, overwrite=True)
     assert opened == [str(home)]
+    shutil.rmtree(home / "history")  # an operator starting the run history afresh
+    write_dagster_yaml(home)
+    assert opened == [str(home)] * 2
     with from_config(str(home)) as instance:
         assert instance.get_runs() == []
