@@ -60,24 +60,29 @@ def as_days(partition_dates: Iterable[str] | Days | None) -> Days:
     return Days(None if partition_dates is None else tuple(partition_dates))
 
 
-def held_counts(days: Days | None) -> sa.Subquery:
-    """Per application of ``days`` (none when None): its transactions, and how many of them
-    are held back from its status (arrived after its decision)."""
+def membership_counts(counted: bool = True) -> list[sa.Label]:
+    """For a query over application rows of ``scoring_status``: each application's
+    ``transactions`` and how many of them are ``held`` back from its status (arrived after its
+    decision); zeros when not ``counted``.
+
+    Counted application by application, two correlated counts over its range of the
+    membership table's primary key, instead of grouping the join of the day's memberships:
+    that sorted every membership of the day to group it (SQLite's temporary B-tree; 0.51 s
+    against 0.19 s for the 2M-transaction day). Each is selected once, and what is derived
+    from them is computed by the caller, since an expression repeating a correlated count
+    runs it again.
+    """
+    if not counted:
+        return [sa.literal(0).label("transactions"), sa.literal(0).label("held")]
     s, t = scoring_status, application_transactions
-    query = (
-        sa.select(
-            t.c.application_id,
-            sa.func.count().label("transactions"),
-            sa.func.count(t.c.held_code).label("held"),
-        )
-        .select_from(t.join(s, application_row_of(t.c.application_id)))
-        .group_by(t.c.application_id)
-    )
-    if days is None:
-        query = query.where(sa.false())
-    else:
-        query = query.where(*days.conditions(s.c.partition_date))
-    return query.subquery()
+    of_application = t.c.application_id == s.c.application_id
+    return [
+        sa.select(sa.func.count()).where(of_application).scalar_subquery().label("transactions"),
+        sa.select(sa.func.count(t.c.held_code))
+        .where(of_application)
+        .scalar_subquery()
+        .label("held"),
+    ]
 
 
 @dataclass
@@ -105,21 +110,14 @@ class Queries:
         """
         s = scoring_status
         days = as_days(partition_dates)
-        tx = held_counts(days)
-        query = (
-            sa.select(
-                s.c.partition_date,
-                s.c.status,
-                sa.func.coalesce(tx.c.transactions - tx.c.held, 0).label("following"),
-                sa.func.coalesce(tx.c.held, 0).label("held"),
-            )
-            .select_from(s.outerjoin(tx, tx.c.application_id == s.c.application_id))
-            .where(s.c.transaction_id == APPLICATION_ROW, *days.conditions(s.c.partition_date))
+        query = sa.select(s.c.partition_date, s.c.status, *membership_counts()).where(
+            s.c.transaction_id == APPLICATION_ROW, *days.conditions(s.c.partition_date)
         )
         with self.engine.begin() as conn:
             per_app = pd.DataFrame(
-                conn.execute(query).all(), columns=["partition_date", "status", "following", "held"]
+                conn.execute(query).all(), columns=["partition_date", "status", "total", "held"]
             )
+        per_app["following"] = per_app["total"] - per_app["held"]
         own = per_app.assign(transactions=per_app["following"], applications=1)
         held = per_app.loc[per_app["held"] > 0]
         held = held.assign(status=ERROR, transactions=held["held"], applications=0)
@@ -149,16 +147,6 @@ class Queries:
         """
         s = scoring_status
         days = as_days(partition_dates)
-        tx = held_counts(days if transaction_counts else None)
-        total = sa.func.coalesce(tx.c.transactions, 0)
-        held = sa.func.coalesce(tx.c.held, 0)
-
-        def count_of(status: str) -> sa.Label:
-            following = sa.case((s.c.status == status, total - held), else_=0)
-            return (following + held if status == ERROR else following).label(
-                f"tx_{status.lower()}"
-            )
-
         query = (
             sa.select(
                 s.c.partition_date,
@@ -170,10 +158,8 @@ class Queries:
                 s.c.error_message,
                 s.c.decision_id,
                 s.c.updated_at,
-                total.label("transactions"),
-                *(count_of(status) for status in (PENDING, SENT, SCORED, ERROR)),
+                *membership_counts(counted=transaction_counts),
             )
-            .select_from(s.outerjoin(tx, tx.c.application_id == s.c.application_id))
             .where(s.c.transaction_id == APPLICATION_ROW, *days.conditions(s.c.partition_date))
             .order_by(s.c.partition_date, s.c.application_id)
         )
@@ -181,7 +167,14 @@ class Queries:
             query = query.where(s.c.status.in_(list(statuses)))
         with self.engine.begin() as conn:
             rows = conn.execute(query).mappings().all()
-        return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+        frame = pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+        held = frame.pop("held").astype("int64")
+        frame["transactions"] = frame["transactions"].astype("int64")
+        following = frame["transactions"] - held
+        for status in (PENDING, SENT, SCORED, ERROR):
+            own = following.where(frame["status"] == status, 0)
+            frame[f"tx_{status.lower()}"] = own + held if status == ERROR else own
+        return frame
 
     def application_story(self, application_id: str) -> ApplicationStory | None:
         """The application's own row, its fetch lease and its transactions by status; None
