@@ -68,7 +68,8 @@ def membership_counts(counted: bool = True) -> list[sa.Label]:
     Counted application by application, two correlated counts over its range of the
     membership table's primary key, instead of grouping the join of the day's memberships:
     that sorted every membership of the day to group it (SQLite's temporary B-tree; 0.51 s
-    against 0.19 s for the 2M-transaction day). Each is selected once, and what is derived
+    against 0.19 s for the 2M-transaction day; on PostgreSQL, with 29 more days of
+    memberships, 0.60 s against 0.45 s). Each is selected once, and what is derived
     from them is computed by the caller, since an expression repeating a correlated count
     runs it again.
     """
