@@ -80,7 +80,7 @@ def collector_paused() -> Iterator[None]:
     freeze what the import built out of later collections.
 
     Importing dagster, dagster-dbt, dbt's modules, pandas and the code location allocates
-    several hundred thousand objects that live as long as the process, and the collector
+    about 530,000 objects that live as long as the process, and the collector
     walked them again and again as they piled up (0.6-0.7 s of the import's 2.5 s). Frozen,
     they are not walked by the run's own full collections either (until silver's slices
     unfreeze them): a re-run of a finished 2M-transaction day took 6.5 s instead of 7.3
