@@ -35,6 +35,7 @@ from credit_scoring.silver.flatten import (
     BRONZE_COLUMNS,
     FLATTEN_SQL,
     PARSED_SQL,
+    parsing_database,
     payload_batches,
     register_bronze,
 )
@@ -209,8 +210,7 @@ def reconcile(store: LakeStore, ledger: Ledger, day: str) -> Reconciliation:
     del responses
     silver_keys = ["application_id", "transaction_id", "content_hash"]
     examples: list[str] = []
-    with spilling_duckdb() as tables, duckdb.connect() as parser:
-        parser.execute("set threads to 2")
+    with spilling_duckdb() as tables, parsing_database() as parser:
         silver_rows = load(
             tables, "silver", store, table_for("silver/transactions"), day, silver_keys
         )

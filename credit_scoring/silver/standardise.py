@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -116,7 +117,7 @@ def standardised_slices(
         # what the process froze stays frozen (see collected_between_slices)
         yield _standardise_slice(bronze, None, now)
         return
-    with collected_between_slices() as collect:
+    with collected_between_slices() as collect, flattening.parsing_database() as database:
         for part in flattening.payload_batches(
             bronze, flattening.BATCH_PAYLOAD_BYTES, together="application_id"
         ) or [bronze]:
@@ -125,15 +126,19 @@ def standardised_slices(
                 if existing is None
                 else existing.loc[existing["application_id"].isin(set(part["application_id"]))]
             )
-            yield _standardise_slice(part, stored, now)
+            yield _standardise_slice(part, stored, now, database)
             collect()  # the slice's intermediate frames, now, not some steps later
 
 
 def _standardise_slice(
-    bronze: pd.DataFrame, existing: pd.DataFrame | None, now: datetime
+    bronze: pd.DataFrame,
+    existing: pd.DataFrame | None,
+    now: datetime,
+    database: duckdb.DuckDBPyConnection | None = None,
 ) -> SilverBatch:
-    """:func:`standardise` for one slice holding whole applications."""
-    accounts_raw, raw, unreadable = flatten(bronze)
+    """:func:`standardise` for one slice holding whole applications, flattened in
+    ``database`` (a :func:`~credit_scoring.silver.flatten.parsing_database`) when given."""
+    accounts_raw, raw, unreadable = flatten(bronze, database)
     frame = prepare(raw)
     rule = assign_rules(frame)
 

@@ -272,3 +272,43 @@ def test_to_number_parses_numbers_and_reads_a_number_beyond_float_range_as_infin
     assert numbers[2:5] == [float("inf"), float("-inf"), float("inf")]
     assert all(pd.isna(value) for value in numbers[5:8])
     assert numbers[8] == 0.5
+
+
+def test_values_of_the_wrong_json_shape_are_read_as_the_text_the_feed_sent():
+    from credit_scoring.silver.flatten import flatten
+
+    row = response("A", [])
+    body = orjson.loads(row["payload"])
+    body["Accounts"] = [
+        42,  # not an object: an account without fields or transactions
+        None,
+        {
+            "Id": "acc-odd",
+            "Balance": 5,  # not an object: no balances, not an error
+            "Transactions": [
+                {"Id": 7, "Date": 20261005, "Debit": {"x": [1, 2]}, "Credit": True},
+                {"Id": "t-big", "Debit": 1e2, "Credit": "12.50", "Balance": "1e999"},
+                "text",  # not an object: a transaction without values, rejected downstream
+                None,
+            ],
+        },
+    ]
+    row["payload"] = orjson.dumps(body).decode()
+
+    accounts, transactions, unreadable = flatten(pd.DataFrame([row]))
+
+    assert accounts["account_id"].tolist() == ["position-0", "position-1", "acc-odd"]
+    assert accounts["balance_current"].isna().all()
+    assert unreadable.empty
+    values = transactions.loc[
+        :, ["transaction_id", "date_raw", "debit_raw", "credit_raw", "balance_raw"]
+    ]
+    assert values.astype(object).where(values.notna(), None).values.tolist() == [
+        # a number as its JSON text, an object as compact JSON, true as "true"
+        ["7", "20261005", '{"x":[1,2]}', "true", None],
+        # a string as its value, untouched ("12.50" stays as sent)
+        ["t-big", None, "100.0", "12.50", "1e999"],
+        [None, None, None, None, None],
+        [None, None, None, None, None],
+    ]
+    assert transactions["feed_position"].tolist() == [0, 1, 2, 3]
