@@ -208,7 +208,9 @@ def merge_spooled(
     key (silver's slices hold whole applications, each one deduplicated)."""
     incoming = spooled.rows(day)
     if not store.exists(table, day):
-        return incoming, 0, store.write_batches(table, day, table.schema, spooled.batches(day))
+        if day in spooled.files:
+            return incoming, 0, store.adopt(table, day, spooled.files[day])
+        return 0, 0, store.write_batches(table, day, table.schema, [])
     if not incoming:
         return 0, 0, 0
     key = list(table.primary_key)

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from credit_scoring.lake.storage import ROWS_PER_BATCH, to_arrow
+from credit_scoring.lake.storage import COMPRESSION, ROWS_PER_BATCH, to_arrow
 from credit_scoring.lake.tables import LakeTable
 
 
@@ -75,15 +75,16 @@ class Spool:
         days = pc.unique(dates).to_pylist()
         for day in days:
             part = arrow if len(days) == 1 else arrow.filter(pc.equal(dates, day))
-            self._writer(table, str(day)).write_table(part)
+            self._writer(table, str(day)).write_table(part, row_group_size=table.rows_per_group)
 
     def _writer(self, table: LakeTable, day: str) -> pq.ParquetWriter:
         key = (table.path, day)
         if key not in self._writers:
             path = self.folder / table.path.replace("/", "__") / f"{day}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            # lz4: these files live for one step, so writing fast matters more than their size
-            self._writers[key] = pq.ParquetWriter(path, table.schema, compression="lz4")
+            # the lake's compression and row groups: a day new to the lake takes the file as
+            # it is (LakeStore.adopt) instead of decoding and encoding every row again
+            self._writers[key] = pq.ParquetWriter(path, table.schema, compression=COMPRESSION)
             self._files.setdefault(table.path, {})[day] = path
         return self._writers[key]
 

@@ -11,9 +11,11 @@ half file. On object stores a single PUT is already atomic, so the file is writt
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import dagster as dg
@@ -34,6 +36,11 @@ ROWS_PER_READ = 1024
 #: Rows a streaming reader or writer of the lake (and of silver's spool) handles at a time.
 ROWS_PER_BATCH = 131_072
 LARGE_TEXT = pd.ArrowDtype(pa.large_string())
+#: The lake's Parquet compression (silver's spool writes it too, so its files are adopted as
+#: they are).
+COMPRESSION = "zstd"
+#: Bytes copied at a time when a finished file is adopted into the lake.
+COPY_BUFFER = 8 * 1024 * 1024
 #: Arrow types read as pandas' nullable types, so a missing value does not change the type.
 NULLABLE_TYPES = {
     pa.int8(): pd.Int8Dtype(),
@@ -239,12 +246,37 @@ class LakeStore:
         """Replace the partition's file with ``parts``, in order, atomically; returns bytes
         written. Each part is written as it comes, so a caller streaming a large partition
         from another file holds one part at a time, never the partition."""
+        return self._replace(
+            table, day, lambda where: _write_parquet(where, schema, parts, table.rows_per_group)
+        )
+
+    def adopt(self, table: LakeTable, day: str, source: Path) -> int:
+        """Replace the partition's file with a copy of ``source``, a finished Parquet file of
+        the table's schema written with :data:`COMPRESSION` (silver's spool), atomically;
+        returns bytes written. Its bytes are copied as they are: decoding and encoding a
+        2M-transaction day's rows again took 2.2 s, the copy 0.05 s."""
+        if pq.read_schema(source) != table.schema:
+            raise ValueError(f"{source} does not hold {table.path}'s columns: not adopted")
+
+        def copy(where: str | BinaryIO) -> None:
+            with open(source, "rb") as file:
+                if isinstance(where, str):
+                    with open(where, "wb") as target:
+                        shutil.copyfileobj(file, target, COPY_BUFFER)
+                else:
+                    shutil.copyfileobj(file, where, COPY_BUFFER)
+
+        return self._replace(table, day, copy)
+
+    def _replace(self, table: LakeTable, day: str, write: Callable[[str | BinaryIO], None]) -> int:
+        """Replace the partition's file with what ``write`` writes (to a local path, or to an
+        object store's open file), atomically; returns the file's bytes."""
         target = self.partition_file(table, day)
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.is_local:
             temporary = target.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
             try:
-                _write_parquet(temporary.path, schema, parts, table.rows_per_group)
+                write(temporary.path)
                 written_at = time.time_ns()
                 os.utime(temporary.path, ns=(written_at, written_at))
                 with open(temporary.path, "rb+") as handle:
@@ -256,7 +288,7 @@ class LakeStore:
                     temporary.unlink()
         else:
             with target.open("wb") as handle:
-                _write_parquet(handle, schema, parts, table.rows_per_group)
+                write(handle)
         return target.stat().st_size
 
     def has_partitions(self, table: LakeTable) -> bool:
@@ -284,7 +316,7 @@ def _write_parquet(
     parts: Iterable[pa.Table | pa.RecordBatch],
     rows_per_group: int | None,
 ) -> None:
-    with pq.ParquetWriter(where, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(where, schema, compression=COMPRESSION) as writer:
         for part in parts:
             writer.write(part, row_group_size=rows_per_group)
 

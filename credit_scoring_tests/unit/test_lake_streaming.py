@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -80,6 +81,28 @@ def test_spooled_rows_fill_a_new_partition_whole(tmp_path, store):
     assert merge_spooled(store, ACCOUNTS, NEXT, spool.close(ACCOUNTS))[:2] == (0, 0)
     assert store.exists(ACCOUNTS, NEXT)
     assert store.read(ACCOUNTS, [NEXT]).empty
+
+
+def test_a_new_partition_takes_the_spooled_file_as_it_is(tmp_path, store):
+    spool = Spool(tmp_path / "spool")
+    spool.append(ACCOUNTS, accounts("A-1", "B-1"))
+    spooled = spool.close(ACCOUNTS)
+
+    merge_spooled(store, ACCOUNTS, DAY, spooled)
+
+    # the spool writes the lake's own compression, so its bytes need no re-encoding
+    with store.partition_file(ACCOUNTS, DAY).open("rb") as lake_file:
+        assert lake_file.read() == spooled.files[DAY].read_bytes()
+    assert pq.ParquetFile(spooled.files[DAY]).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_a_file_of_other_columns_is_not_adopted(tmp_path, store):
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"application_id": ["A"]}), other)
+
+    with pytest.raises(ValueError, match="does not hold silver/accounts's columns"):
+        store.adopt(ACCOUNTS, DAY, other)
+    assert not store.exists(ACCOUNTS, DAY)
 
 
 def test_spooled_rows_already_in_the_partition_are_kept_as_stored_and_only_new_keys_added(
