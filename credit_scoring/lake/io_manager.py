@@ -209,7 +209,7 @@ def merge_spooled(
     incoming = spooled.rows(day)
     if not store.exists(table, day):
         if day in spooled.files:
-            return incoming, 0, store.adopt(table, day, spooled.files[day])
+            return incoming, 0, store.adopt(table, day, spooled.files[day], table.schema)
         return 0, 0, store.write_batches(table, day, table.schema, [])
     if not incoming:
         return 0, 0, 0

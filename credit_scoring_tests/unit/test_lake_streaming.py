@@ -13,7 +13,7 @@ import pytest
 from credit_scoring.lake import spool as spool_module
 from credit_scoring.lake.io_manager import merge_spooled
 from credit_scoring.lake.spool import Spool
-from credit_scoring.lake.storage import LakeStore
+from credit_scoring.lake.storage import LakeStore, adoptable, to_arrow
 from credit_scoring.lake.tables import table_for
 
 ACCOUNTS = table_for("silver/accounts")
@@ -96,12 +96,16 @@ def test_a_new_partition_takes_the_spooled_file_as_it_is(tmp_path, store):
     assert pq.ParquetFile(spooled.files[DAY]).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
-def test_a_file_of_other_columns_is_not_adopted(tmp_path, store):
+def test_a_file_of_other_columns_or_compression_is_not_adopted(tmp_path, store):
+    snappy = tmp_path / "snappy.parquet"
+    pq.write_table(to_arrow(accounts("A-1"), ACCOUNTS), snappy, compression="snappy")
+    assert not adoptable(snappy, ACCOUNTS.schema)
     other = tmp_path / "other.parquet"
-    pq.write_table(pa.table({"application_id": ["A"]}), other)
+    pq.write_table(pa.table({"application_id": ["A"]}), other, compression="zstd")
+    assert not adoptable(other, ACCOUNTS.schema)
 
-    with pytest.raises(ValueError, match="does not hold silver/accounts's columns"):
-        store.adopt(ACCOUNTS, DAY, other)
+    with pytest.raises(ValueError, match="not a zstd Parquet file of silver/accounts's columns"):
+        store.adopt(ACCOUNTS, DAY, other, ACCOUNTS.schema)
     assert not store.exists(ACCOUNTS, DAY)
 
 
