@@ -9,7 +9,8 @@ the real mock server over HTTP (waitress, one process: its fault and request cou
 in-process state, 16 threads):
 
 1. the floor: the same payloads downloaded with plain httpx at the pipeline's concurrency and
-   thrown away (``bench.floor``);
+   thrown away (``bench.floor``), with httpx's own transport (the pipeline's) and with
+   aiohttp's connection pool under httpx's API, the fastest download of the two;
 2. the whole graph for that day in one process (``python -m devtools.runner``) with the
    HTTP Taktile client: per stage the wall time (Dagster's step events), transactions per
    second and peak RSS (sampled every 100 ms over the process and its dbt children), and the
@@ -221,14 +222,23 @@ def measure_size(
         "repeat": repeat,
     }
     print(f"[{name}] {applications} applications, {transactions:,} transactions", flush=True)
-    floors, firsts, reruns, peers, mocks, calls = [], [], [], [], [], []
+    floors, fast_floors, firsts, reruns, peers, mocks, calls = [], [], [], [], [], [], []
     with running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server:
         from bench.floor import download_floor
 
         for attempt in range(repeat):
             tag = f"[{name} {attempt + 1}/{repeat}]"
             floors.append(download_floor(server.base_url, CUSTOMER_ID, logins, CONCURRENCY))
-            print(f"{tag} floor {floors[-1]['seconds']:.2f} s", flush=True)
+            fast_floors.append(
+                download_floor(
+                    server.base_url, CUSTOMER_ID, logins, CONCURRENCY, transport="aiohttp"
+                )
+            )
+            print(
+                f"{tag} floor {floors[-1]['seconds']:.2f} s "
+                f"(on aiohttp's pool {fast_floors[-1]['seconds']:.2f} s)",
+                flush=True,
+            )
             home = scratch / f"home-{applications}-{attempt}"
             server.reset_stats()
             first = run_graph(home, server.base_url, data, DAY.isoformat(), DAY.isoformat())
@@ -253,11 +263,12 @@ def measure_size(
                 if result is not None:
                     peers.append(result)
             shutil.rmtree(home, ignore_errors=True)
-    figures["floor"] = {
-        **floors[0],
-        "seconds": statistics.median(f["seconds"] for f in floors),
-        "runs_seconds": [f["seconds"] for f in floors],
-    }
+    for key, runs in (("floor", floors), ("floor_aiohttp", fast_floors)):
+        figures[key] = {
+            **runs[0],
+            "seconds": statistics.median(f["seconds"] for f in runs),
+            "runs_seconds": [f["seconds"] for f in runs],
+        }
     figures["first_run"] = {**median_figures(firsts), "mock": mocks[-1]}
     figures["re_run"] = {
         **median_figures(reruns),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.floor import count_transactions, download_floor, read_login_ids
+from bench.floor import TRANSPORTS, count_transactions, download_floor, read_login_ids
 from credit_scoring_tests.conftest import SAMPLE_DATA
 
 pytestmark = pytest.mark.integration
@@ -25,11 +25,14 @@ def test_transactions_are_counted_from_raw_bytes_whatever_the_descriptions_say()
     assert count_transactions(body) == 3
 
 
-def test_floor_downloads_every_login_and_counts_what_the_mock_served(sample_server):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_floor_downloads_every_login_and_counts_what_the_mock_served(sample_server, transport):
     logins = read_login_ids(APPLICATIONS)
     sample_server.reset_stats()
 
-    figures = download_floor(sample_server.base_url, "bench", logins, concurrency=4)
+    figures = download_floor(
+        sample_server.base_url, "bench", logins, concurrency=4, transport=transport
+    )
 
     stats = sample_server.stats()
     assert figures["downloaded"] == len(logins) == stats["distinct_logins_served"]
