@@ -252,8 +252,8 @@ class LakeStore:
 
     def adopt(self, table: LakeTable, day: str, source: Path, schema: pa.Schema) -> int:
         """Replace the partition's file with a copy of ``source``, a finished Parquet file of
-        ``schema`` written with :data:`COMPRESSION` (silver's spool, a dbt export),
-        atomically; returns bytes written. Its bytes are copied as they are: decoding and
+        ``schema`` written with :data:`COMPRESSION` (silver's spool), atomically; returns
+        bytes written. Its bytes are copied as they are: decoding and
         encoding a 2M-transaction day's rows again took 2.2 s, the copy 0.05 s."""
         if not adoptable(source, schema):
             raise ValueError(
