@@ -9,8 +9,8 @@ the real mock server over HTTP (waitress, one process: its fault and request cou
 in-process state, 16 threads):
 
 1. the floor: the same payloads downloaded with plain httpx at the pipeline's concurrency and
-   thrown away (``bench.floor``), with httpx's own transport (the pipeline's) and with
-   aiohttp's connection pool under httpx's API, the fastest download of the two;
+   thrown away (``bench.floor``), with httpx's own transport in the pipeline's split pools and
+   with aiohttp's connection pool under httpx's API;
 2. the whole graph for that day in one process (``python -m devtools.runner``) with the
    HTTP Taktile client: per stage the wall time (Dagster's step events), transactions per
    second and peak RSS (sampled every 100 ms over the process and its dbt children), and the

@@ -15,6 +15,8 @@ from typing import Self
 
 import httpx
 
+from credit_scoring.core.http_pool import SplitPool
+
 #: What an API key may hold once trimmed: visible ASCII, inner spaces allowed.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 REDACTED = "[REDACTED]"
@@ -83,7 +85,9 @@ class KeyedClient:
 
     The key is attached per request, and only when the request goes to ``base_url``'s scheme,
     host and port (a client default header could be carried elsewhere by a redirect, an
-    absolute URL or a future code path); redirects are never followed; the pool is bounded.
+    absolute URL or a future code path); redirects are never followed; the pool is bounded,
+    and split into small ones (:class:`~credit_scoring.core.http_pool.SplitPool`) unless
+    ``transport`` replaces it (tests).
     """
 
     def __init__(
@@ -107,11 +111,12 @@ class KeyedClient:
             base_url=base_url + path,
             headers={"Accept": "application/json", **(headers or {})},
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds, pool=None),
+            # what a proxy from the environment (HTTPS_PROXY...) connects through
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             follow_redirects=False,
-            transport=transport,
+            transport=transport or SplitPool(max_connections),
             event_hooks={"request": [self._attach_api_key]},
         )
 
