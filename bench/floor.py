@@ -111,7 +111,7 @@ async def _fetch_one(
 #: small pools as the pipeline's clients hold them (:class:`~credit_scoring.core.http_pool.
 #: SplitPool`); httpx's own in one pool of ``concurrency`` connections; and aiohttp's pool
 #: through ``httpx-aiohttp``. httpcore's pool costs each request the square of its size (see
-#: ``credit_scoring/core/http_pool.py``): on the 2M-transaction day the download took 4.0 s
+#: ``credit_scoring/core/http_pool.py``): on the 2M-transaction day the download took 4.1 s
 #: split, 8.2 s in one pool and 3.5 s on aiohttp's (medians of 3, alternated).
 TRANSPORTS = ("httpx", "httpx-one-pool", "aiohttp")
 
