@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import httpx
 
-from credit_scoring.core.http_pool import SplitPool
+from credit_scoring.core.http_pool import SplitPool, part_sizes
 
 #: Occurs once per transaction object in a GetAccountsDetail body (see the module docstring).
 TRANSACTION_KEY = b'"Description":'
@@ -129,6 +129,14 @@ def _transport(name: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport | No
     raise ValueError(f"transport must be one of {TRANSPORTS}, got {name!r}")
 
 
+def _pool_sizes(transport: str, concurrency: int) -> list[int] | None:
+    """The sizes of httpx's connection pools the floor downloads through (None on aiohttp's):
+    recorded with each floor, as results before 2026-12-03 downloaded through one pool."""
+    if transport == "aiohttp":
+        return None
+    return part_sizes(concurrency) if transport == "httpx" else [concurrency]
+
+
 async def _download_all(
     base_url: str,
     customer_id: str,
@@ -193,6 +201,7 @@ def download_floor(
         "failures": dict(tally.failures),
         "concurrency": concurrency,
         "transport": transport,
+        "pools": _pool_sizes(transport, concurrency),
         "http_calls": tally.http_calls,
         "pending_answers": tally.pending_answers,
         "bytes": tally.bytes,

@@ -28,6 +28,17 @@ import httpx
 CONNECTIONS_PER_PART = 4
 
 
+def part_sizes(max_connections: int, per_part: int = CONNECTIONS_PER_PART) -> list[int]:
+    """``max_connections`` divided into the fewest parts of at most ``per_part``, spread evenly:
+    10 connections in parts of 4 become 4 + 3 + 3, not 4 + 4 + 2."""
+    if max_connections < 1 or per_part < 1:
+        raise ValueError(
+            f"max_connections ({max_connections}) and per_part ({per_part}) must be >= 1"
+        )
+    parts = math.ceil(max_connections / per_part)
+    return [max_connections // parts + (i < max_connections % parts) for i in range(parts)]
+
+
 class _Released(httpx.AsyncByteStream):
     """A response body that tells its part when it is closed (its connection is free again)."""
 
@@ -55,13 +66,7 @@ class SplitPool(httpx.AsyncBaseTransport):
     ``per_part`` connections (see the module docstring for why)."""
 
     def __init__(self, max_connections: int, per_part: int = CONNECTIONS_PER_PART) -> None:
-        if max_connections < 1 or per_part < 1:
-            raise ValueError(
-                f"max_connections ({max_connections}) and per_part ({per_part}) must be >= 1"
-            )
-        parts = math.ceil(max_connections / per_part)
-        # spread evenly: 10 connections in parts of 4 become 4 + 3 + 3, not 4 + 4 + 2
-        sizes = [max_connections // parts + (i < max_connections % parts) for i in range(parts)]
+        sizes = part_sizes(max_connections, per_part)
         self.sizes = sizes
         # one TLS context for all parts, as one pool has (building one takes about 20 ms)
         tls = httpx.create_ssl_context()
@@ -72,7 +77,7 @@ class SplitPool(httpx.AsyncBaseTransport):
             )
             for size in sizes
         ]
-        self._in_flight = [0] * parts
+        self._in_flight = [0] * len(sizes)
 
     @property
     def in_flight(self) -> tuple[int, ...]:
@@ -98,4 +103,4 @@ class SplitPool(httpx.AsyncBaseTransport):
             await part.aclose()
 
 
-__all__ = ["CONNECTIONS_PER_PART", "SplitPool"]
+__all__ = ["CONNECTIONS_PER_PART", "SplitPool", "part_sizes"]

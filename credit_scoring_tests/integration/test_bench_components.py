@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.floor import TRANSPORTS, count_transactions, download_floor, read_login_ids
+from bench.floor import (
+    TRANSPORTS,
+    _pool_sizes,
+    count_transactions,
+    download_floor,
+    read_login_ids,
+)
 from credit_scoring_tests.conftest import SAMPLE_DATA
 
 pytestmark = pytest.mark.integration
@@ -25,6 +31,12 @@ def test_transactions_are_counted_from_raw_bytes_whatever_the_descriptions_say()
     assert count_transactions(body) == 3
 
 
+def test_each_floor_records_the_connection_pools_it_downloaded_through():
+    assert _pool_sizes("httpx", 16) == [4, 4, 4, 4]  # the pipeline's clients' split
+    assert _pool_sizes("httpx-one-pool", 16) == [16]
+    assert _pool_sizes("aiohttp", 16) is None
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_floor_downloads_every_login_and_counts_what_the_mock_served(sample_server, transport):
     logins = read_login_ids(APPLICATIONS)
@@ -37,6 +49,7 @@ def test_floor_downloads_every_login_and_counts_what_the_mock_served(sample_serv
     stats = sample_server.stats()
     assert figures["downloaded"] == len(logins) == stats["distinct_logins_served"]
     assert figures["failed"] == 0
+    assert figures["pools"] == _pool_sizes(transport, 4)
     assert figures["transactions"] == stats["transactions_served"] > 0
     assert figures["http_calls"] == sum(stats["requests"].values()) == 2 * len(logins)
     assert figures["bytes"] > 0
