@@ -37,20 +37,26 @@ def test_each_request_goes_to_the_least_busy_part_and_counts_there_until_closed(
         pool = SplitPool(8)  # two parts of 4
         seen = []
         async with httpx.AsyncClient(transport=pool) as client:
-            open_responses = []
-            for _ in range(3):
+
+            async def send() -> httpx.Response:
                 request = client.build_request("GET", "https://api.test/x")
-                open_responses.append(await client.send(request, stream=True))
+                response = await client.send(request, stream=True)
                 seen.append(pool.in_flight)
-            await open_responses[0].aread()  # read to the end: httpx closes it
+                return response
+
+            first = await send()
+            await first.aread()  # read to the end: httpx closes it, freeing its part
             seen.append(pool.in_flight)
-            for response in open_responses[1:]:
+            # both parts idle: the first again (not the next in turn)
+            held = [await send() for _ in range(3)]
+            for response in held:
                 await response.aclose()
                 await response.aclose()  # closing twice frees the slot once
             seen.append(pool.in_flight)
         return seen
 
-    assert asyncio.run(scenario()) == [(1, 0), (1, 1), (2, 1), (1, 1), (0, 0)]
+    # turn by turn would give (0, 1) for the second request; always the first part, (2, 0)
+    assert asyncio.run(scenario()) == [(1, 0), (0, 0), (1, 0), (1, 1), (2, 1), (0, 0)]
 
 
 class _SlowHandler(http.server.BaseHTTPRequestHandler):
