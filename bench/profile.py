@@ -1,6 +1,6 @@
 """``make profile``: where a whole-graph run spends its time, sampled by py-spy.
 
-    .venv/bin/python -m bench.profile [--applications 625] [--rate 50] [--out DIR]
+    .venv/bin/python -m bench.profile [--applications 625] [--rate 50] [--out DIR] [--scaled]
 
 Runs the whole graph for one generated day (the benchmark's data, cached in ``bench/data``)
 against the mock server, on a fresh state, under ``py-spy record`` with its subprocesses (so
@@ -14,18 +14,28 @@ py-spy samples only threads that are running, so waiting on the network or on a 
 does not count: the figures are CPU seconds, next to the run's wall time. Writes the raw
 samples (py-spy's ``raw`` format, which speedscope and flame-graph tools read) and the summary
 under ``--out``.
+
+``--scaled`` runs the day on the scaled stack instead (the ledger on a local PostgreSQL, the lake
+on a local S3-compatible server, as ``make bench`` runs it) and samples the S3 server too: on
+this machine it shares the two cores with the run, so its CPU is part of what the run waits
+for. PostgreSQL is not Python; its CPU seconds (server and backends, from ``/proc``) are
+reported beside.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -49,8 +59,19 @@ def _process_name(frame: str) -> str:
     return frame[:140]
 
 
-def summarise(raw: str, rate: int, top: int = 30) -> str:
-    """Inclusive seconds per function of this code base and per process; top self times."""
+#: Where a frame is this code base's, for the inclusive table.
+OURS = ("credit_scoring/", "devtools/")
+
+
+def summarise(
+    raw: str,
+    rate: int,
+    top: int = 30,
+    ours_in: tuple[str, ...] = OURS,
+    title: str = "This code base",
+) -> str:
+    """Inclusive seconds per function of this code base (frames whose file path contains one
+    of ``ours_in``) and per process; top self times."""
     ours: Counter[str] = Counter()
     processes: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -65,7 +86,7 @@ def summarise(raw: str, rate: int, top: int = 30) -> str:
         for frame in dict.fromkeys(frames):  # once per stack, however deep the recursion
             if frame.startswith("process "):
                 processes[_process_name(frame)] += samples
-            elif "credit_scoring/" in frame or "devtools/" in frame:
+            elif any(marker in frame for marker in ours_in):
                 ours[frame] += samples
         own[frames[-1]] += samples
 
@@ -78,10 +99,75 @@ def summarise(raw: str, rate: int, top: int = 30) -> str:
             f"{total / rate:,.1f} CPU seconds sampled at {rate}/s",
             "",
             *table("Processes (each includes its subprocesses)", processes, 10),
-            *table("This code base (inclusive)", ours, top),
+            *table(f"{title} (inclusive)", ours, top),
             *table("Own time (any library)", own, 20),
         ]
     )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and of the children it has reaped (PostgreSQL's backends), plus
+    those of its live descendants, from ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def own(one: int) -> float:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+
+    return own(pid) + sum(own(child) for child in descendants(pid))
+
+
+def descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        for task in Path(f"/proc/{stack.pop()}/task").glob("*/children"):
+            try:
+                children = [int(child) for child in task.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            stack += children
+    return found
+
+
+@contextlib.contextmanager
+def scaled_stack(rate: int, raw_path: Path) -> Iterator[tuple[dict[str, str], dict[str, float]]]:
+    """A fresh database and bucket on local servers: the run's variables, and (filled in on
+    exit) the servers' CPU seconds over the run; the S3 server's samples go to ``raw_path``."""
+    from bench.figures import fresh_stack
+    from devtools.postgres import start_postgres
+    from devtools.s3 import start_s3
+
+    cpu: dict[str, float] = {}
+    postgres = start_postgres()
+    try:
+        s3 = start_s3()
+        try:
+            environment = fresh_stack(postgres, s3)
+            before = {"postgres": process_cpu_seconds(postgres.process.pid)}
+            before["s3"] = process_cpu_seconds(s3.process.pid)
+            spy = subprocess.Popen(
+                [
+                    *(str(PY_SPY), "record", "--pid", str(s3.process.pid), "--rate", str(rate)),
+                    *("--format", "raw", "--output", str(raw_path), "--nonblocking"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                yield environment, cpu
+            finally:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its samples on interrupt
+                spy.wait(timeout=60)
+                cpu["postgres"] = process_cpu_seconds(postgres.process.pid) - before["postgres"]
+                cpu["s3"] = process_cpu_seconds(s3.process.pid) - before["s3"]
+        finally:
+            s3.stop()
+    finally:
+        postgres.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=50, help="samples per second")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / "bench" / "data")
+    parser.add_argument("--scaled", action="store_true", help="on PostgreSQL + S3 (local servers)")
     args = parser.parse_args(argv)
     if not PY_SPY.exists():
         print(f"py-spy is not installed at {PY_SPY}: run make setup", file=sys.stderr)
@@ -97,12 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     data = day_data(args.cache, args.applications)
     transactions = generate_cached(data, args.applications, 1, DAY)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"profile-{date.today().isoformat()}-{args.applications}"
+    name = f"profile-{date.today().isoformat()}-{args.applications}"
+    stem = args.out / (f"{name}-scaled" if args.scaled else name)
     raw_path = stem.with_suffix(".txt")
-    with (
-        tempfile.TemporaryDirectory(prefix="profile-") as tmp,
-        running_mock_server(data, args=("--threads", str(CONCURRENCY))) as server,
-    ):
+    s3_raw_path = stem.with_name(f"{stem.name}-s3.txt")
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="profile-"))
+        server = stack.enter_context(
+            running_mock_server(data, args=("--threads", str(CONCURRENCY)))
+        )
+        extra, servers_cpu = (
+            stack.enter_context(scaled_stack(args.rate, s3_raw_path)) if args.scaled else ({}, {})
+        )
         started = time.perf_counter()
         completed = subprocess.run(
             [
@@ -122,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--partition",
                 DAY.isoformat(),
             ],
-            env=runner_env(Path(tmp) / "home", server.base_url, data),
+            env={**runner_env(Path(tmp) / "home", server.base_url, data), **extra},
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -132,11 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     if completed.returncode != 0:
         print(completed.stdout[-3000:] + completed.stderr[-3000:], file=sys.stderr)
         return completed.returncode
-    summary = (
+    stack_name = " on PostgreSQL + S3 (local servers)" if args.scaled else ""
+    sections = [
         f"# Profile {date.today().isoformat()}: {args.applications} applications, "
-        f"{transactions:,} transactions, {wall:.1f} s wall under py-spy\n\n"
-        + summarise(raw_path.read_text(), args.rate)
-    )
+        f"{transactions:,} transactions{stack_name}, {wall:.1f} s wall under py-spy\n",
+        summarise(raw_path.read_text(), args.rate),
+    ]
+    if args.scaled:
+        sections += [
+            "## The servers\n",
+            f"PostgreSQL (server and backends, from /proc): {servers_cpu['postgres']:.1f} CPU s; "
+            f"the S3 server (moto): {servers_cpu['s3']:.1f} CPU s, sampled below.\n",
+            summarise(
+                s3_raw_path.read_text(), args.rate, 20, ("moto/", "werkzeug/"), "moto and werkzeug"
+            ),
+        ]
+    summary = "\n".join(sections)
     stem.with_suffix(".md").write_text(summary + "\n")
     print(summary)
     print(f"written to {stem}.md and {raw_path.name}")

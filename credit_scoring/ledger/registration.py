@@ -43,7 +43,7 @@ _APPLICATION_COLUMNS = [
     "created_at",
     "updated_at",
 ]
-_TRANSACTION_COLUMNS = ["application_id", "transaction_id", "created_at"]
+_TRANSACTION_COLUMNS = ["application_id", "transaction_id"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ class Registration:
                 conn,
                 t,
                 _TRANSACTION_COLUMNS,
-                ((app, tid, stamp) for app, tid in keys()),
+                keys(),
+                constants={"created_at": stamp},
             )
             new_apps = bulk_insert_ignore(
                 self.engine,

@@ -92,3 +92,19 @@ def test_dlt_peer_loads_every_transaction_once_and_a_second_run_adds_none(
     assert first["rows_in_table"] == first["distinct_keys"] == served // 2
     assert second["rows_in_table"] == second["distinct_keys"] == first["rows_in_table"]
     assert figures["merge_holds"]
+
+
+def test_a_servers_cpu_counts_the_children_it_has_reaped():
+    """The scaled profile's PostgreSQL figure: backends end before the run does, and their CPU
+    must still count (the kernel adds a reaped child's time to its parent's)."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.profile import process_cpu_seconds
+
+    before = process_cpu_seconds(os.getpid())
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+
+    assert process_cpu_seconds(os.getpid()) - before >= 0.45

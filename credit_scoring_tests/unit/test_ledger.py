@@ -491,3 +491,57 @@ def test_rows_for_the_driver_are_made_a_slice_at_a_time_and_are_all_text():
     assert [("A", "1"), *rows] == expected
     assert list(text_rows(frame, size=50)) == expected
     assert list(text_rows(frame.iloc[:0])) == []
+
+
+def test_a_registration_racing_another_insert_of_its_rows_stores_each_once(postgres_server):
+    """On PostgreSQL, registration inserts without ``ON CONFLICT`` (rows already present are
+    left out by an anti-join). A row another transaction inserts while the registration runs
+    is not yet visible to that anti-join: the insert waits for the other transaction, which
+    commits, and the registration must then fall back to insert-or-ignore, not fail."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from credit_scoring.ledger.schema import application_transactions
+
+    url = postgres_server.url(postgres_server.create_database())
+    ledger = Ledger(url)
+    other = sa.create_engine(url)
+    outcome: dict[str, object] = {}
+
+    def register_a() -> None:
+        try:
+            outcome["result"] = ledger.register_transactions(txs("A", 3), apps("A"))
+        except Exception as error:  # reported by the assertions below
+            outcome["error"] = error
+
+    with other.connect() as racer:
+        racer.execute(
+            sa.insert(application_transactions).values(
+                application_id="A", transaction_id="A-t1", created_at=datetime.now(UTC)
+            )
+        )  # not committed yet
+        registering = threading.Thread(target=register_a)
+        registering.start()
+        deadline = time.monotonic() + 60
+        with other.connect() as watcher:
+            while not watcher.execute(
+                sa.text(
+                    "select count(*) from pg_stat_activity "
+                    "where wait_event_type = 'Lock' and datname = current_database()"
+                )
+            ).scalar():
+                assert time.monotonic() < deadline, "the registration never waited on the row"
+                assert registering.is_alive(), f"registration ended first: {outcome}"
+                time.sleep(0.05)
+        racer.commit()
+    registering.join(timeout=60)
+    other.dispose()
+
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["result"]
+    assert (result.new_transactions, result.already_registered) == (2, 1)
+    keys = ledger.transaction_keys([DAY])
+    assert sorted(keys["transaction_id"]) == ["A-t0", "A-t1", "A-t2"]
+    dispose_engines()
