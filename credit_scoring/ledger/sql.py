@@ -108,13 +108,13 @@ def _copy_insert_ignore(
     Only ``columns`` are copied; ``constants`` are bound once in the ``INSERT`` (psycopg
     formats a datetime in Python: one per row made copying 2M keys take 4.5 s instead of
     0.7). Rows already present are filtered by an anti-join, and the insert runs without ``ON
-    CONFLICT``, whose speculative insertion of every row cost 3.3 s of 8 s for 2M new rows:
-    only a row another transaction inserts at the same moment can still collide, and then
-    PostgreSQL raises a unique violation after that transaction commits; the insert is then
-    rolled back to a savepoint and done again with ``ON CONFLICT DO NOTHING``, so the result
-    is the same either way. The temporary table lives until the transaction ends, so the rows
-    become visible, and conflicts are resolved, atomically with the rest of the caller's
-    transaction.
+    CONFLICT``, whose speculative insertion of every row cost 3.3 s of 8 s for 2M new rows.
+    Only a row another transaction inserts at the same moment (PostgreSQL raises a unique
+    violation once that transaction commits), or a key given twice in ``rows``, can still
+    collide: the insert is then rolled back to a savepoint and done again with ``ON CONFLICT
+    DO NOTHING``, so the result is the same either way, at the cost of a second insert. The
+    temporary table lives until the transaction ends, so the rows become visible, and
+    conflicts are resolved, atomically with the rest of the caller's transaction.
     """
     # imported here: every Dagster process imports the ledger, only PostgreSQL needs psycopg
     from psycopg import errors, sql
@@ -126,10 +126,7 @@ def _copy_insert_ignore(
     values = sql.SQL(", ").join(
         [
             *(sql.Identifier(name) for name in columns),
-            *(
-                sql.SQL("{}::{}").format(sql.Placeholder(), sql.SQL(_pg_type(table, name)))
-                for name in constants
-            ),
+            *(_bound_constant(conn, table.c[name], sql) for name in constants),
         ]
     )
     present = sql.SQL(" AND ").join(
@@ -163,9 +160,15 @@ def _copy_insert_ignore(
         cursor.close()
 
 
-def _pg_type(table: sa.Table, column: str) -> str:
-    """The column's type as PostgreSQL spells it, for a cast of a bound value."""
-    return table.c[column].type.compile(dialect=postgresql.dialect())
+def _bound_constant(conn: sa.Connection, column: sa.Column, sql: Any) -> Any:
+    """A placeholder for ``column``'s one value in an ``INSERT ... SELECT``, cast to the
+    column's type where PostgreSQL cannot infer it from a select list (a time). Text is not
+    cast: a cast to ``VARCHAR(n)`` would cut a value too long instead of refusing it."""
+    if isinstance(column.type, sa.String):
+        return sql.Placeholder()
+    return sql.SQL("{}::{}").format(
+        sql.Placeholder(), sql.SQL(column.type.compile(dialect=conn.dialect))
+    )
 
 
 @contextlib.contextmanager

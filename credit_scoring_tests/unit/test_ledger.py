@@ -516,28 +516,35 @@ def test_a_registration_racing_another_insert_of_its_rows_stores_each_once(postg
         except Exception as error:  # reported by the assertions below
             outcome["error"] = error
 
-    with other.connect() as racer:
-        racer.execute(
-            sa.insert(application_transactions).values(
-                application_id="A", transaction_id="A-t1", created_at=datetime.now(UTC)
-            )
-        )  # not committed yet
-        registering = threading.Thread(target=register_a)
-        registering.start()
-        deadline = time.monotonic() + 60
-        with other.connect() as watcher:
-            while not watcher.execute(
-                sa.text(
-                    "select count(*) from pg_stat_activity "
-                    "where wait_event_type = 'Lock' and datname = current_database()"
+    try:
+        with other.connect() as racer:
+            racer.execute(
+                sa.insert(application_transactions).values(
+                    application_id="A", transaction_id="A-t1", created_at=datetime.now(UTC)
                 )
-            ).scalar():
-                assert time.monotonic() < deadline, "the registration never waited on the row"
-                assert registering.is_alive(), f"registration ended first: {outcome}"
-                time.sleep(0.05)
-        racer.commit()
-    registering.join(timeout=60)
-    other.dispose()
+            )  # not committed yet
+            racer_pid = racer.execute(sa.text("select pg_backend_pid()")).scalar()
+            registering = threading.Thread(target=register_a)
+            registering.start()
+            deadline = time.monotonic() + 60
+            with other.connect() as watcher:
+                # a backend blocked by the racer's transaction: the registration's insert
+                while not watcher.execute(
+                    sa.text(
+                        "select count(*) from pg_stat_activity "
+                        "where :racer = any(pg_blocking_pids(pid))"
+                    ),
+                    {"racer": racer_pid},
+                ).scalar():
+                    watcher.commit()  # pg_stat_activity is read anew in each transaction
+                    assert time.monotonic() < deadline, "the registration never waited on the row"
+                    assert registering.is_alive(), f"registration ended first: {outcome}"
+                    time.sleep(0.05)
+            racer.commit()
+        registering.join(timeout=60)
+        assert not registering.is_alive(), "the registration did not finish after the commit"
+    finally:
+        other.dispose()
 
     assert "error" not in outcome, outcome.get("error")
     result = outcome["result"]
