@@ -126,7 +126,7 @@ def _copy_insert_ignore(
     values = sql.SQL(", ").join(
         [
             *(sql.Identifier(name) for name in columns),
-            *(_bound_constant(conn, table.c[name], sql) for name in constants),
+            *(_bound_constant(conn, table.c[name]) for name in constants),
         ]
     )
     present = sql.SQL(" AND ").join(
@@ -160,10 +160,12 @@ def _copy_insert_ignore(
         cursor.close()
 
 
-def _bound_constant(conn: sa.Connection, column: sa.Column, sql: Any) -> Any:
+def _bound_constant(conn: sa.Connection, column: sa.Column) -> Any:
     """A placeholder for ``column``'s one value in an ``INSERT ... SELECT``, cast to the
     column's type where PostgreSQL cannot infer it from a select list (a time). Text is not
     cast: a cast to ``VARCHAR(n)`` would cut a value too long instead of refusing it."""
+    from psycopg import sql
+
     if isinstance(column.type, sa.String):
         return sql.Placeholder()
     return sql.SQL("{}::{}").format(
