@@ -129,7 +129,7 @@ def _transport(name: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport | No
     raise ValueError(f"transport must be one of {TRANSPORTS}, got {name!r}")
 
 
-def _pool_sizes(transport: str, concurrency: int) -> list[int] | None:
+def pool_sizes(transport: str, concurrency: int) -> list[int] | None:
     """The sizes of httpx's connection pools the floor downloads through (None on aiohttp's):
     recorded with each floor, as results before 2026-12-03 downloaded through one pool."""
     if transport == "aiohttp":
@@ -201,7 +201,7 @@ def download_floor(
         "failures": dict(tally.failures),
         "concurrency": concurrency,
         "transport": transport,
-        "pools": _pool_sizes(transport, concurrency),
+        "pools": pool_sizes(transport, concurrency),
         "http_calls": tally.http_calls,
         "pending_answers": tally.pending_answers,
         "bytes": tally.bytes,

@@ -111,7 +111,8 @@ class KeyedClient:
             base_url=base_url + path,
             headers={"Accept": "application/json", **(headers or {})},
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds, pool=None),
-            # what a proxy from the environment (HTTPS_PROXY...) connects through
+            # bounds the pool httpx mounts for a proxy from the environment (HTTPS_PROXY...);
+            # direct connections are bounded by the transport below
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),

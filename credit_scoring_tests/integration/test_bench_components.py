@@ -9,9 +9,9 @@ import pytest
 
 from bench.floor import (
     TRANSPORTS,
-    _pool_sizes,
     count_transactions,
     download_floor,
+    pool_sizes,
     read_login_ids,
 )
 from credit_scoring_tests.conftest import SAMPLE_DATA
@@ -32,9 +32,9 @@ def test_transactions_are_counted_from_raw_bytes_whatever_the_descriptions_say()
 
 
 def test_each_floor_records_the_connection_pools_it_downloaded_through():
-    assert _pool_sizes("httpx", 16) == [4, 4, 4, 4]  # the pipeline's clients' split
-    assert _pool_sizes("httpx-one-pool", 16) == [16]
-    assert _pool_sizes("aiohttp", 16) is None
+    assert pool_sizes("httpx", 16) == [4, 4, 4, 4]  # the pipeline's clients' split
+    assert pool_sizes("httpx-one-pool", 16) == [16]
+    assert pool_sizes("aiohttp", 16) is None
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -49,7 +49,7 @@ def test_floor_downloads_every_login_and_counts_what_the_mock_served(sample_serv
     stats = sample_server.stats()
     assert figures["downloaded"] == len(logins) == stats["distinct_logins_served"]
     assert figures["failed"] == 0
-    assert figures["pools"] == _pool_sizes(transport, 4)
+    assert figures["pools"] == pool_sizes(transport, 4)
     assert figures["transactions"] == stats["transactions_served"] > 0
     assert figures["http_calls"] == sum(stats["requests"].values()) == 2 * len(logins)
     assert figures["bytes"] > 0
