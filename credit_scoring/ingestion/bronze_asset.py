@@ -1,7 +1,10 @@
 """Bronze: the raw Flinks responses, one row per fetch, landed unchanged."""
 
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -10,7 +13,7 @@ from pydantic import Field
 from credit_scoring.core.conventions import PARTITIONED
 from credit_scoring.core.crashpoints import crash_point
 from credit_scoring.core.metadata import error_counts
-from credit_scoring.ingestion.bronze_rows import bronze_rows
+from credit_scoring.ingestion.bronze_spool import BronzeSpool
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 from credit_scoring.lake.handoffs import FetchedResponses
 from credit_scoring.lake.io_manager import LAKE_OUTPUT
@@ -54,7 +57,7 @@ def flinks_accounts_detail(
     applications: pd.DataFrame,
     flinks: FlinksResource,
     ledger: LedgerResource,
-) -> dg.Output[FetchedResponses]:
+) -> Iterator[dg.Output[FetchedResponses]]:
     book = ledger.get()
     owner = new_owner_token("fetch")
     claimed = book.claim_fetch(
@@ -74,29 +77,37 @@ def flinks_accounts_detail(
         if done % step == 0 or done == total:
             context.log.info(f"fetched {done}/{total} application(s)")
 
-    started = time.perf_counter()
-    try:
-        results = flinks.fetch_many(todo["login_id"], on_progress=progress) if len(todo) else []
-    except BaseException:
-        book.release_fetch_claims(owner)
-        raise
-    elapsed = time.perf_counter() - started
-    frame = bronze_rows(todo, results, claim_token=owner, run_id=context.run.run_id)
-    crash_point("bronze.before_write")
-    failed = int((~frame["ok"]).sum())
-    return dg.Output(
-        FetchedResponses(frame, lease_owner=owner),
-        metadata={
-            "dagster/row_count": len(frame),
-            "applications_in_range": len(applications),
-            "fetched": int(frame["ok"].sum()),
-            "skipped": skipped,
-            "errors": failed,
-            "error_rate": (failed / len(frame)) if len(frame) else 0.0,
-            **error_counts(frame.loc[~frame["ok"], "error_code"]),
-            "http_calls": int(frame["http_calls"].sum()) if len(frame) else 0,
-            "fetch_seconds": round(elapsed, 3),
-            "applications_per_second": round(len(frame) / elapsed, 2) if elapsed > 0 else 0.0,
-            "fetched_at": datetime.now(UTC).isoformat(),
-        },
-    )
+    with tempfile.TemporaryDirectory(prefix="credit-scoring-bronze-") as folder:
+        started = time.perf_counter()
+        try:
+            # each response is written to the spool as it arrives, not held until the last
+            with BronzeSpool(
+                todo, Path(folder), claim_token=owner, run_id=context.run.run_id
+            ) as spool:
+                if len(todo):
+                    flinks.fetch_each(todo["login_id"], spool.add, on_progress=progress)
+                spooled, outcomes = spool.close()
+        except BaseException:
+            book.release_fetch_claims(owner)
+            raise
+        elapsed = time.perf_counter() - started
+        crash_point("bronze.before_write")
+        failed = int((~outcomes["ok"]).sum())
+        yield dg.Output(
+            FetchedResponses(spooled, lease_owner=owner),
+            metadata={
+                "dagster/row_count": len(outcomes),
+                "applications_in_range": len(applications),
+                "fetched": int(outcomes["ok"].sum()),
+                "skipped": skipped,
+                "errors": failed,
+                "error_rate": (failed / len(outcomes)) if len(outcomes) else 0.0,
+                **error_counts(outcomes.loc[~outcomes["ok"], "error_code"]),
+                "http_calls": int(outcomes["http_calls"].sum()) if len(outcomes) else 0,
+                "fetch_seconds": round(elapsed, 3),
+                "applications_per_second": round(len(outcomes) / elapsed, 2)
+                if elapsed > 0
+                else 0.0,
+                "fetched_at": datetime.now(UTC).isoformat(),
+            },
+        )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +52,8 @@ DAYS_OF_TRANSACTIONS = FLINKS_HISTORY_WINDOWS
 API_KEY_HEADER = "x-api-key"
 
 ProgressCallback = Callable[[int, int], None]
+#: Receives each login's result as it completes, with the login's position in the input.
+ResultCallback = Callable[[int, "FetchResult"], None]
 #: The code of an answer that breaks the Flinks contract (not JSON, not an object, no Accounts).
 MALFORMED_RESPONSE = "MALFORMED_RESPONSE"
 
@@ -349,29 +351,32 @@ class FlinksClient(KeyedApi):
             retryable=problem is not None,
         )
 
-    async def fetch_many(
+    async def fetch_each(
         self,
-        login_ids: Iterable[str],
+        login_ids: Sequence[str],
+        on_result: ResultCallback,
         *,
         days_of_transactions: str = "Days365",
         concurrency: int | None = None,
         on_progress: ProgressCallback | None = None,
-    ) -> list[FetchResult]:
-        """Fetch many logins with at most ``concurrency`` in flight; results in input order."""
-        logins: Sequence[str] = list(login_ids)
+    ) -> None:
+        """Fetch many logins with at most ``concurrency`` in flight, handing each result to
+        ``on_result(index in login_ids, result)`` as soon as it is complete, so that a caller
+        need not hold a day's bodies at once. ``on_result`` runs on the event loop; what it
+        raises stops the fetch and is raised here."""
         limit = asyncio.Semaphore(concurrency or self.max_connections)
         done = 0
 
-        async def one(login_id: str) -> FetchResult:
+        async def one(index: int, login_id: str) -> None:
             nonlocal done
             async with limit:
                 result = await self.fetch_login(login_id, days_of_transactions=days_of_transactions)
+            on_result(index, result)
             done += 1
             if on_progress is not None:
-                on_progress(done, len(logins))
-            return result
+                on_progress(done, len(login_ids))
 
-        return list(await asyncio.gather(*(one(login) for login in logins)))
+        await asyncio.gather(*(one(index, login) for index, login in enumerate(login_ids)))
 
 
 def _str_or_none(value: object) -> str | None:

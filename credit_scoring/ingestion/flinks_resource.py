@@ -1,6 +1,8 @@
 """The Flinks resource: configuration from the environment, a client per use.
 
-Assets ask it for a day's logins and get one :class:`FetchResult` per login back. Pointing at
+Assets ask it for a day's logins and get one :class:`FetchResult` per login back, all at once
+(:meth:`FlinksResource.fetch_many`) or each as it completes (:meth:`FlinksResource.fetch_each`,
+which bronze writes away as they arrive). Pointing at
 the real Flinks is a matter of ``FLINKS_BASE_URL``, ``FLINKS_CUSTOMER_ID`` and
 ``FLINKS_API_KEY``; nothing else changes.
 """
@@ -8,7 +10,8 @@ the real Flinks is a matter of ``FLINKS_BASE_URL``, ``FLINKS_CUSTOMER_ID`` and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import httpx
 from pydantic import Field
@@ -20,6 +23,7 @@ from credit_scoring.ingestion.flinks_client import (
     FlinksClient,
     PollPolicy,
     ProgressCallback,
+    ResultCallback,
 )
 
 
@@ -60,16 +64,48 @@ class FlinksResource(HttpApiResource):
         on_progress: ProgressCallback | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> list[FetchResult]:
-        """Fetch every login (bounded concurrency); failed logins come back as failed results."""
+        """Fetch every login (bounded concurrency); failed logins come back as failed results,
+        every result in the order of ``login_ids``."""
         logins = list(login_ids)
+        results: list[FetchResult | None] = [None] * len(logins)
 
-        async def run() -> list[FetchResult]:
+        def keep(index: int, result: FetchResult) -> None:
+            results[index] = result
+
+        self.fetch_each(logins, keep, on_progress=on_progress, transport=transport)
+        return [result for result in results if result is not None]
+
+    def fetch_each(
+        self,
+        login_ids: Iterable[str],
+        on_result: ResultCallback,
+        *,
+        on_progress: ProgressCallback | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """Fetch every login, handing each result to ``on_result(index, result)`` as it
+        completes (see :meth:`FlinksClient.fetch_each`)."""
+        logins = list(login_ids)
+        self._run(
+            lambda client: client.fetch_each(
+                logins,
+                on_result,
+                days_of_transactions=self.days_of_transactions,
+                concurrency=self.concurrency,
+                on_progress=on_progress,
+            ),
+            transport,
+        )
+
+    def _run(
+        self,
+        work: Callable[[FlinksClient], Awaitable[Any]],
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> Any:
+        """``work`` on a new client, in a new event loop (the asset's code is synchronous)."""
+
+        async def run() -> Any:
             async with self.client(transport) as client:
-                return await client.fetch_many(
-                    logins,
-                    days_of_transactions=self.days_of_transactions,
-                    concurrency=self.concurrency,
-                    on_progress=on_progress,
-                )
+                return await work(client)
 
         return asyncio.run(run())

@@ -44,6 +44,7 @@ from credit_scoring.lake.spool import Spooled
 from credit_scoring.lake.storage import ROWS_PER_BATCH, LakeResource, LakeStore
 from credit_scoring.lake.tables import LakeTable, table_for
 from credit_scoring.ledger import Ledger
+from credit_scoring.ledger.fetch_leases import OUTCOME_COLUMNS
 from credit_scoring.ledger.resource import LedgerResource
 
 LakeOutput = pd.DataFrame | Spooled | FetchedResponses | SilverTransactions
@@ -73,7 +74,13 @@ def record_in_ledger(
     """The ledger's part of one day's write, as the value asks (see the module docstring);
     ``part`` is the day's rows, or None when they are spooled."""
     if isinstance(value, FetchedResponses):
-        ledger.record_fetch_outcomes(part, owner=value.lease_owner)
+        outcomes = (
+            pd.concat(value.rows.frames(day, OUTCOME_COLUMNS), ignore_index=True)
+            if part is None and isinstance(value.rows, Spooled) and day in value.rows.files
+            else part
+        )
+        if outcomes is not None:
+            ledger.record_fetch_outcomes(outcomes, owner=value.lease_owner)
     elif isinstance(value, SilverTransactions):
         apps = value.applications
         keys = ["application_id", "transaction_id"]
@@ -214,6 +221,8 @@ def merge_spooled(
     if not incoming:
         return 0, 0, 0
     key = list(table.primary_key)
+    # a batch of rows at a time, or of one row group where a row is large (bronze's bodies)
+    batch_rows = min(ROWS_PER_BATCH, table.rows_per_group or ROWS_PER_BATCH)
     with spilling_duckdb() as database:
         database.from_arrow(store.batch_reader(table, day, key)).create("stored_keys")
         database.read_parquet(str(spooled.files[day])).create_view("spooled")
@@ -222,11 +231,11 @@ def merge_spooled(
         ((new,),) = database.sql(f"select count(*) from ({new_rows})").fetchall()  # noqa: S608
         if not new:
             return 0, incoming, 0
-        additions = database.sql(new_rows).to_arrow_reader(ROWS_PER_BATCH)
+        additions = database.sql(new_rows).to_arrow_reader(batch_rows)
         parts = (
             batch if batch.schema.equals(table.schema) else batch.cast(table.schema)
             for batch in chain(
-                store.iter_batches(table, day, table.schema.names, ROWS_PER_BATCH), additions
+                store.iter_batches(table, day, table.schema.names, batch_rows), additions
             )
         )
         written = store.write_batches(table, day, table.schema, parts)

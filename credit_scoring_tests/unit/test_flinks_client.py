@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
 import orjson
@@ -10,7 +11,7 @@ import pytest
 import respx
 
 from credit_scoring.core.retrying import RetryPolicy
-from credit_scoring.ingestion.flinks_client import FlinksClient, PollPolicy
+from credit_scoring.ingestion.flinks_client import FetchResult, FlinksClient, PollPolicy
 from credit_scoring.ingestion.flinks_resource import FlinksResource
 
 BASE = "https://flinks.test"
@@ -239,7 +240,7 @@ def test_api_key_header_is_absent_when_not_configured():
 
 
 @respx.mock
-def test_fetch_many_keeps_input_order_and_isolates_failures():
+def test_fetch_each_hands_over_every_result_with_its_position_and_isolates_failures():
     good, bad = "good-login", "bad-login"
 
     def authorize(request: httpx.Request) -> httpx.Response:
@@ -251,19 +252,77 @@ def test_fetch_many_keeps_input_order_and_isolates_failures():
     respx.post(f"{API}/Authorize").mock(side_effect=authorize)
     respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
     progress: list[tuple[int, int]] = []
+    received: dict[int, FetchResult] = {}
 
     async def run():
         async with FlinksClient(BASE, CUSTOMER, retry=FAST_RETRY, poll=FAST_POLL) as client:
-            return await client.fetch_many(
-                [good, bad, good], concurrency=2, on_progress=lambda d, t: progress.append((d, t))
+            await client.fetch_each(
+                [good, bad, good],
+                received.__setitem__,
+                concurrency=2,
+                on_progress=lambda d, t: progress.append((d, t)),
             )
 
-    results = asyncio.run(run())
+    asyncio.run(run())
 
-    assert [r.login_id for r in results] == [good, bad, good]
-    assert [r.ok for r in results] == [True, False, True]
-    assert results[1].error_code == "INVALID_LOGIN"
+    assert sorted(received) == [0, 1, 2]
+    assert [received[i].login_id for i in range(3)] == [good, bad, good]
+    assert [received[i].ok for i in range(3)] == [True, False, True]
+    assert received[1].error_code == "INVALID_LOGIN"
     assert sorted(progress) == [(1, 3), (2, 3), (3, 3)]
+
+
+@respx.mock
+def test_what_the_result_callback_raises_stops_the_fetch_and_is_raised_as_it_is():
+    respx.post(f"{API}/Authorize").respond(json=AUTHORIZED)
+    respx.post(f"{API}/GetAccountsDetail").respond(json=DETAIL)
+
+    def full_disk(index: int, result: FetchResult) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def run():
+        async with FlinksClient(BASE, CUSTOMER, retry=FAST_RETRY, poll=FAST_POLL) as client:
+            await client.fetch_each(["a", "b", "c"], full_disk, concurrency=1)
+
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(run())
+
+
+@respx.mock
+def test_the_resource_returns_results_in_the_order_of_the_logins_whatever_order_they_finish():
+    slow, quick = "slow-login", "quick-login"
+
+    def authorize(request: httpx.Request) -> httpx.Response:
+        login = orjson.loads(request.content)["LoginId"]
+        return httpx.Response(200, json={**AUTHORIZED, "RequestId": f"req-{login}"})
+
+    def detail(request: httpx.Request) -> httpx.Response:
+        request_id = orjson.loads(request.content)["RequestId"]
+        if request_id == f"req-{slow}":  # pending: finished only after a few polls
+            return httpx.Response(202, json={**PENDING, "RequestId": request_id})
+        return httpx.Response(200, json={**DETAIL, "RequestId": request_id})
+
+    respx.post(f"{API}/Authorize").mock(side_effect=authorize)
+    respx.post(f"{API}/GetAccountsDetail").mock(side_effect=detail)
+    polls = itertools.count(1)
+    respx.get(f"{API}/GetAccountsDetailAsync/req-{slow}").mock(
+        side_effect=lambda _: (
+            httpx.Response(200, json=DETAIL)
+            if next(polls) % 3 == 0
+            else httpx.Response(202, json=PENDING)
+        )
+    )
+    flinks = FlinksResource(
+        base_url=BASE, customer_id=CUSTOMER, concurrency=3, poll_interval_seconds=0.01
+    )
+    finished: list[int] = []
+
+    flinks.fetch_each([slow, quick, quick], lambda index, _: finished.append(index))
+    results = flinks.fetch_many([slow, quick, quick])
+
+    assert finished[-1] == 0, "the slow login finishes last: the order below is restored"
+    assert [r.login_id for r in results] == [slow, quick, quick]
+    assert all(r.ok for r in results)
 
 
 def test_unknown_days_of_transactions_is_refused_with_the_allowed_values():
