@@ -81,12 +81,10 @@ def flinks_accounts_detail(
         started = time.perf_counter()
         try:
             # each response is written to the spool as it arrives, not held until the last
-            with BronzeSpool(
-                todo, Path(folder), claim_token=owner, run_id=context.run.run_id
-            ) as spool:
-                if len(todo):
-                    flinks.fetch_each(todo["login_id"], spool.add, on_progress=progress)
-                spooled, outcomes = spool.close()
+            spool = BronzeSpool(todo, Path(folder), claim_token=owner, run_id=context.run.run_id)
+            if len(todo):
+                flinks.fetch_each(todo["login_id"], spool.add, on_progress=progress)
+            spooled, outcomes = spool.close()
         except BaseException:
             book.release_fetch_claims(owner)
             raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -47,13 +46,11 @@ def test_results_arriving_in_any_order_land_once_each_in_their_days_file(tmp_pat
     arrival = list(range(len(apps)))
     random.Random(7).shuffle(arrival)
 
-    with BronzeSpool(
-        apps, tmp_path, claim_token="owner-1", run_id="run-1", results_per_chunk=4
-    ) as spool:
-        for position in arrival:
-            login = apps.loc[position, "login_id"]
-            spool.add(position, result(login, ok=position != 5))
-        spooled, outcomes = spool.close()
+    spool = BronzeSpool(apps, tmp_path, claim_token="owner-1", run_id="run-1", results_per_chunk=4)
+    for position in arrival:
+        login = apps.loc[position, "login_id"]
+        spool.add(position, result(login, ok=position != 5))
+    spooled, outcomes = spool.close()
 
     assert spooled.days() == set(DAYS)
     assert spooled.rows() == len(apps)
@@ -77,28 +74,21 @@ def test_results_arriving_in_any_order_land_once_each_in_their_days_file(tmp_pat
 
 
 def test_a_fetch_of_nothing_spools_no_file_and_reports_no_outcomes(tmp_path):
-    with BronzeSpool(applications(0), tmp_path, claim_token="o", run_id="r") as spool:
-        spooled, outcomes = spool.close()
+    spooled, outcomes = BronzeSpool(applications(0), tmp_path, claim_token="o", run_id="r").close()
 
     assert spooled.files == {}
     assert outcomes.empty
     assert list(outcomes.columns) == [c for c in BRONZE.schema.names if c != "payload"]
 
 
-def test_a_writer_that_fails_fails_the_fetch_with_its_own_error(tmp_path):
-    """The writer runs on its own thread: what it raises (here the spool's folder is a file,
-    as a full or read-only disk would refuse) reaches the fetch, never lost on the thread."""
+def test_a_spool_that_cannot_be_written_fails_the_fetch_with_its_own_error(tmp_path):
+    """What writing raises (here the spool's folder is a file, as a full or read-only disk
+    would refuse) is raised in the fetch, whose step then releases its claims."""
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
     apps = applications(6)
-
-    def fetch() -> None:
-        with BronzeSpool(
-            apps, Path(blocked), claim_token="o", run_id="r", results_per_chunk=2
-        ) as spool:
-            for position in range(len(apps)):
-                spool.add(position, result(apps.loc[position, "login_id"]))
-            spool.close()
+    spool = BronzeSpool(apps, blocked, claim_token="o", run_id="r", results_per_chunk=2)
+    spool.add(0, result(apps.loc[0, "login_id"]))
 
     with pytest.raises(NotADirectoryError, match="not-a-folder"):
-        fetch()
+        spool.add(1, result(apps.loc[1, "login_id"]))
