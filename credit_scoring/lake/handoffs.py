@@ -20,14 +20,14 @@ from credit_scoring.lake.spool import Spooled
 
 @dataclass(frozen=True)
 class FetchedResponses:
-    """Bronze rows of one fetch (a frame, or spooled as they arrived), and the owner of the
-    fetch leases they were fetched under.
+    """Bronze rows of one fetch, spooled as they arrived, and the owner of the fetch leases
+    they were fetched under.
 
     Once a day's rows are in the lake the IO manager closes those leases: FETCHED, or ERROR
     with the fetch's code and its verdict on retrying.
     """
 
-    rows: pd.DataFrame | Spooled
+    rows: Spooled
     lease_owner: str
 
 

@@ -74,12 +74,8 @@ def record_in_ledger(
     """The ledger's part of one day's write, as the value asks (see the module docstring);
     ``part`` is the day's rows, or None when they are spooled."""
     if isinstance(value, FetchedResponses):
-        outcomes = (
-            pd.concat(value.rows.frames(day, OUTCOME_COLUMNS), ignore_index=True)
-            if part is None and isinstance(value.rows, Spooled) and day in value.rows.files
-            else part
-        )
-        if outcomes is not None:
+        if day in value.rows.files:  # a day none of whose applications was fetched has none
+            outcomes = pd.concat(value.rows.frames(day, OUTCOME_COLUMNS), ignore_index=True)
             ledger.record_fetch_outcomes(outcomes, owner=value.lease_owner)
     elif isinstance(value, SilverTransactions):
         apps = value.applications

@@ -83,7 +83,7 @@ def test_a_fetch_of_nothing_spools_no_file_and_reports_no_outcomes(tmp_path):
 
 def test_a_spool_that_cannot_be_written_fails_the_fetch_with_its_own_error(tmp_path):
     """What writing raises (here the spool's folder is a file, as a full or read-only disk
-    would refuse) is raised in the fetch, whose step then releases its claims."""
+    would refuse) is raised where the fetch hands its result over, so it fails the fetch."""
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
     apps = applications(6)
