@@ -52,11 +52,15 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # dbt's manifest must exist before the code location loads its dbt assets. Parsed for the
-# in-memory database every Dagster dbt step uses, so that a step on a new home starts from this
-# parse (only the files that read a changed variable are parsed again).
+# in-memory database every Dagster dbt step uses, once per profile target (a lake on disk; a
+# lake on S3, into target/s3), so that a step on a new home or a new machine starts from this
+# parse instead of parsing the whole project.
 manifest: setup
 	cd dbt_analytics && CREDIT_SCORING_HOME=$(CURDIR)/.credit_scoring CREDIT_SCORING_DBT_DATABASE=:memory: \
 		../$(BIN)/dbt parse --quiet \
+		--project-dir . --profiles-dir .
+	cd dbt_analytics && CREDIT_SCORING_HOME=$(CURDIR)/.credit_scoring CREDIT_SCORING_DBT_DATABASE=:memory: \
+		../$(BIN)/dbt parse --quiet --target s3 --target-path target/s3 \
 		--project-dir . --profiles-dir .
 
 demo: setup manifest

@@ -25,7 +25,7 @@ import os
 
 import dagster as dg
 
-from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, dbt_project
+from credit_scoring.analytics.dbt_project import DBT_EXECUTABLE, S3_TARGET, dbt_project
 from credit_scoring.analytics.dbt_resource import CreditScoringDbtCliResource
 from credit_scoring.core.celery_settings import load_celery_settings
 from credit_scoring.core.locations import is_local_url
@@ -134,11 +134,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         # decisions are stored day by day and their ledger claim closed once they are
         "decision_store": DecisionStoreIOManager(lake=lake, ledger=ledger),
         # the profile's `s3` target reads the lake through s3fs; its default target (`local`)
-        # needs no s3fs at all, and stays unnamed so that dbt keeps the parse `make manifest`
-        # saved (dbt parses everything again when the --target it is given changes)
+        # needs no s3fs at all. `make manifest` saves a parse for each (dbt parses everything
+        # again when the --target it is given changes), and the default stays unnamed.
         "dbt": CreditScoringDbtCliResource(
             project_dir=dbt_project,
             dbt_executable=DBT_EXECUTABLE,
-            target=None if is_local_url(settings.lake_root) else "s3",
+            target=None if is_local_url(settings.lake_root) else S3_TARGET,
         ),
     }

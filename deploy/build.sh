@@ -26,3 +26,9 @@ CREDIT_SCORING_HOME=${CREDIT_SCORING_HOME:-/tmp/credit-scoring-build} \
 CREDIT_SCORING_DBT_DATABASE=:memory: \
     "$venv/bin/dagster-dbt" project prepare-and-package \
     --file credit_scoring/analytics/dbt_project.py
+# and for the profile's `s3` target (a lake on S3-compatible storage), which a deployment's
+# dbt steps use: dbt would otherwise parse the whole project again in every new pod
+(cd dbt_analytics && CREDIT_SCORING_HOME=${CREDIT_SCORING_HOME:-/tmp/credit-scoring-build} \
+    CREDIT_SCORING_DBT_DATABASE=:memory: \
+    "$venv/bin/dbt" parse --quiet --target s3 --target-path target/s3 \
+    --project-dir . --profiles-dir .)

@@ -135,7 +135,7 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
             yield from reused_results(context, recalled)
             return
         context.log.info(f"dbt build for {span}")
-        target = new_target_path(f"{context.run.run_id[:8]}-{name}")
+        target = new_target_path(f"{context.run.run_id[:8]}-{name}", dbt.target)
         # outside the home: nothing but logs and caches is written under a worker's home
         with tempfile.TemporaryDirectory(prefix="credit-scoring-dbt-") as scratch:
             exports = Path(scratch) / "exports"
@@ -157,7 +157,7 @@ def dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         )
         register_views(lake, [DBT_MODEL_TABLES[path] for path in published], context.log)
         yield from with_published_metadata(events, published)
-        save_parse(target)
+        save_parse(target, dbt.target)
         reuse.keep({path: model.rows for path, model in published.items()}, events)
         crash_point("dbt.finished", name)
 

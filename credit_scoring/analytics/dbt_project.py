@@ -98,6 +98,9 @@ def dbt_environment(
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+#: The profile's target for a lake on S3-compatible storage (profiles.yml); the default target,
+#: unnamed, reads a lake on disk.
+S3_TARGET = "s3"
 
 
 def dbt_state_dir() -> Path:
@@ -107,32 +110,47 @@ def dbt_state_dir() -> Path:
     return load_settings().home / "dbt"
 
 
-def new_target_path(label: str) -> Path:
-    """A fresh target folder for one dbt invocation, seeded with the last saved parse.
+def packaged_parse(dbt_target: str | None, project: DbtProject = dbt_project) -> Path:
+    """The parse ``make manifest`` (and the image's build) leaves for a profile target: the
+    default target's beside the manifest, any other's in ``target/<name>/``."""
+    target = Path(project.manifest_path).parent
+    return target / PARTIAL_PARSE if dbt_target is None else target / dbt_target / PARTIAL_PARSE
 
-    dagster-dbt copies the project's own ``target/partial_parse.msgpack`` only when the folder
-    has none; that file was parsed for the repository's ``.credit_scoring`` home, and dbt
-    re-parses everything when the profile (the warehouse path) differs. The parse saved by the
-    last step on this home (:func:`save_parse`) matches it.
+
+def _saved_parse(dbt_target: str | None) -> Path:
+    name = PARTIAL_PARSE if dbt_target is None else f"{dbt_target}-{PARTIAL_PARSE}"
+    return dbt_state_dir() / name
+
+
+def new_target_path(label: str, dbt_target: str | None = None) -> Path:
+    """A fresh target folder for one dbt invocation, seeded with a parse for its profile target.
+
+    dbt throws a saved parse away and parses the whole project again (seconds per step) when
+    the ``--target`` differs from the one it was made for, so the seed is the parse the last
+    step on this home saved for the same target (:func:`save_parse`), else the one packaged
+    with the project for it (:func:`packaged_parse`). Neither depends on the home or the lake:
+    the sources read the lake's root only when dbt runs (``macros/lake_root.sql``).
     """
-    state = dbt_state_dir()
-    target = state / "runs" / f"{label}-{uuid.uuid4().hex[:8]}"
+    target = dbt_state_dir() / "runs" / f"{label}-{uuid.uuid4().hex[:8]}"
     target.mkdir(parents=True)
-    saved = state / PARTIAL_PARSE
-    with contextlib.suppress(FileNotFoundError):
-        shutil.copyfile(saved, target / PARTIAL_PARSE)
+    for seed in (_saved_parse(dbt_target), packaged_parse(dbt_target)):
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copyfile(seed, target / PARTIAL_PARSE)
+            break
     return target
 
 
-def save_parse(target: Path) -> None:
-    """Keep this invocation's parse for the next step on this home (atomic: steps of
-    concurrent runs may save at once; dbt itself checks that a saved parse still applies)."""
+def save_parse(target: Path, dbt_target: str | None = None) -> None:
+    """Keep this invocation's parse for the next step on this home with the same profile
+    target (atomic: steps of concurrent runs may save at once; dbt itself checks that a saved
+    parse still applies)."""
     parsed = target / PARTIAL_PARSE
     if not parsed.exists():
         return
-    staged = target.parent.parent / f".{PARTIAL_PARSE}.{uuid.uuid4().hex}"
+    saved = _saved_parse(dbt_target)
+    staged = saved.with_name(f".{saved.name}.{uuid.uuid4().hex}")
     shutil.copyfile(parsed, staged)
-    os.replace(staged, target.parent.parent / PARTIAL_PARSE)
+    os.replace(staged, saved)
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:

@@ -19,10 +19,12 @@ from credit_scoring.analytics.dbt_assets import dbt_vars
 from credit_scoring.analytics.dbt_project import (
     DBT_PROJECT_DIR,
     PARTIAL_PARSE,
+    S3_TARGET,
     WINDOW_ENV,
     dbt_environment,
     ensure_manifest,
     new_target_path,
+    packaged_parse,
     parse_in_place,
     save_parse,
 )
@@ -60,12 +62,27 @@ def test_the_window_is_in_dbts_environment_only_while_dagster_dbt_starts_it(monk
 
 def test_each_dbt_step_starts_from_the_parse_the_last_one_saved_on_this_home():
     first = new_target_path("run-a")
-    assert not (first / PARTIAL_PARSE).exists()
+    assert (first / PARTIAL_PARSE).read_bytes() == packaged_parse(None).read_bytes()
     (first / PARTIAL_PARSE).write_bytes(b"parsed for this home")
     save_parse(first)
     second = new_target_path("run-b")
     assert second != first
     assert (second / PARTIAL_PARSE).read_bytes() == b"parsed for this home"
+
+
+def test_a_step_on_s3_starts_from_the_parse_made_for_its_own_profile_target():
+    """dbt parses the whole project again when the --target differs from its saved parse's:
+    a new home on an S3 lake starts from the s3 target's packaged parse, and the parses saved
+    for the two targets never replace each other."""
+    assert packaged_parse(S3_TARGET).exists(), "make manifest parses for the s3 target too"
+    assert packaged_parse(S3_TARGET).read_bytes() != packaged_parse(None).read_bytes()
+    first = new_target_path("run-a", S3_TARGET)
+    assert (first / PARTIAL_PARSE).read_bytes() == packaged_parse(S3_TARGET).read_bytes()
+    (first / PARTIAL_PARSE).write_bytes(b"parsed for s3")
+    save_parse(first, S3_TARGET)
+    assert (new_target_path("run-b", S3_TARGET) / PARTIAL_PARSE).read_bytes() == b"parsed for s3"
+    on_disk = new_target_path("run-c")
+    assert (on_disk / PARTIAL_PARSE).read_bytes() == packaged_parse(None).read_bytes()
 
 
 def test_a_backfill_range_is_one_window():
