@@ -9,7 +9,7 @@
 # venv and loads the code location from it, which is how the image's commands are checked
 # where no container runtime is available.
 set -euo pipefail
-venv=${1:?usage: deploy/build.sh VENV}
+venv=$(realpath -m "${1:?usage: deploy/build.sh VENV}")
 python=${PYTHON:-python3.11}
 uv_version=0.13.8
 
