@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from dagster_dbt import DbtProject
 from credit_scoring.analytics import dbt_reuse
 from credit_scoring.analytics.dbt_assets import dbt_vars
 from credit_scoring.analytics.dbt_project import (
+    DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     PARTIAL_PARSE,
     S3_TARGET,
@@ -83,6 +85,32 @@ def test_a_step_on_s3_starts_from_the_parse_made_for_its_own_profile_target():
     assert (new_target_path("run-b", S3_TARGET) / PARTIAL_PARSE).read_bytes() == b"parsed for s3"
     on_disk = new_target_path("run-c")
     assert (on_disk / PARTIAL_PARSE).read_bytes() == packaged_parse(None).read_bytes()
+
+
+@pytest.mark.parametrize("dbt_target", [None, S3_TARGET])
+def test_a_packaged_parse_holds_on_any_home_lake_and_window(tmp_path, dbt_target):
+    """The parse ``make manifest`` packaged for a target is used whole by a step on another
+    home, with another lake URL and window: dbt re-parses no file (the lake's root reaches the
+    sources only when dbt runs)."""
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copyfile(packaged_parse(dbt_target), target / PARTIAL_PARSE)
+    environment = {
+        **os.environ,
+        "CREDIT_SCORING_HOME": str(tmp_path / "another-home"),
+        "CREDIT_SCORING_LAKE_URL": "s3://another-bucket/lake" if dbt_target else "",
+        "CREDIT_SCORING_DBT_DATABASE": ":memory:",
+        WINDOW_ENV["min_date"]: "2026-10-05",
+        WINDOW_ENV["max_date"]: "2026-10-06",
+    }
+    arguments = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    arguments += ["--target-path", str(target), "--log-path", str(tmp_path)]
+    if dbt_target:
+        arguments += ["--target", dbt_target]
+    subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", *arguments], env=environment, check=True)
+    performance = json.loads((target / "perf_info.json").read_text())
+    assert performance["is_partial_parse_enabled"]
+    assert performance["parsed_path_count"] == 0, "a file was parsed again"
 
 
 def test_a_backfill_range_is_one_window():
